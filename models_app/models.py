@@ -1,0 +1,315 @@
+"""Registry of data, teachers, runs and their outputs.
+
+Every job (generation, training, inference) is a `Run` row: the shared record of status, progress,
+heartbeat, log tail and error. `GenerationRun`, `TrainingRun` and `InferenceRun` extend it with what
+that kind of job needs, so that any reported number traces back to its teacher, data variant, run and seed.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+OPTION_LABELS = ("A", "B", "C", "D", "E")
+
+
+class Dataset(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    source = models.CharField(
+        max_length=500, blank=True, help_text="File, folder or hub id it was imported from."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Question(models.Model):
+    class Split(models.TextChoices):
+        TRAIN = "train", "train"
+        VALIDATION = "validation", "validation (test set)"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="questions")
+    external_id = models.CharField(max_length=100, help_text="The question's id in its source (CQA id).")
+    split = models.CharField(max_length=20, choices=Split.choices)
+    text = models.TextField()
+    choices = models.JSONField(help_text="The five answer options, in order A–E.")
+    answer_key = models.CharField(max_length=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "external_id"], name="question_unique_per_dataset"),
+            models.CheckConstraint(
+                condition=Q(answer_key__in=OPTION_LABELS), name="question_answer_key_a_to_e"
+            ),
+        ]
+        indexes = [models.Index(fields=["dataset", "split"])]
+
+    def __str__(self) -> str:
+        return f"{self.external_id}: {self.text[:60]}"
+
+    @property
+    def answer_text(self) -> str:
+        return self.choices[OPTION_LABELS.index(self.answer_key)]
+
+
+class Teacher(models.Model):
+    class Backend(models.TextChoices):
+        OPENAI = "openai", "OpenAI-compatible HTTP server"
+        TRANSFORMERS = "transformers", "Local transformers model"
+        RECORDED = "recorded", "Recorded outputs (JSONL)"
+
+    class Endpoint(models.TextChoices):
+        CHAT = "chat", "chat/completions"
+        COMPLETIONS = "completions", "completions"
+
+    name = models.CharField(max_length=200, unique=True)
+    backend = models.CharField(max_length=20, choices=Backend.choices)
+    model = models.CharField(
+        max_length=500, help_text="Model id or path; for recorded outputs, the JSONL file."
+    )
+    base_url = models.URLField(blank=True, help_text="For HTTP servers, e.g. http://gpu-host:8000/v1")
+    endpoint = models.CharField(max_length=20, choices=Endpoint.choices, default=Endpoint.CHAT)
+    api_key_env = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Name of the environment variable holding the API key (never the key).",
+    )
+    decoding = models.JSONField(
+        default=dict, blank=True, help_text="Decoding parameters, e.g. max_new_tokens."
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(backend="openai") | ~Q(base_url=""), name="teacher_http_backend_has_base_url"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Run(models.Model):
+    """The record every job shares: what it is, how far it got, whether its worker is alive."""
+
+    class Kind(models.TextChoices):
+        GENERATION = "generation", "generation"
+        TRAINING = "training", "training"
+        INFERENCE = "inference", "inference"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        SUCCEEDED = "succeeded", "succeeded"
+        FAILED = "failed", "failed"
+        CANCELLED = "cancelled", "cancelled"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+    FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, editable=False)
+    name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    config = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    log_tail = models.TextField(blank=True)
+    task_id = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress_total=0) | Q(progress_done__lte=models.F("progress_total")),
+                name="run_progress_within_total",
+            ),
+        ]
+
+    KIND = ""  # set by each kind of run
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} {self.name}".strip()
+
+    def save(self, *args, **kwargs):
+        self.kind = self.kind or self.KIND
+        super().save(*args, **kwargs)
+
+    @property
+    def queue(self) -> str:
+        return "gpu" if self.kind in (self.Kind.TRAINING, self.Kind.INFERENCE) else "default"
+
+    @property
+    def fraction_done(self) -> float | None:
+        return self.progress_done / self.progress_total if self.progress_total else None
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Remaining seconds, extrapolated from the rate so far."""
+        frac = self.fraction_done
+        if self.status != self.Status.RUNNING or not self.started_at or not frac:
+            return None
+        elapsed = (timezone.now() - self.started_at).total_seconds()
+        return elapsed * (1 - frac) / frac
+
+
+class GenerationRun(Run):
+    KIND = Run.Kind.GENERATION
+
+    class Method(models.TextChoices):
+        EXPLAIN = "explain", "few-shot explanation"
+        CRITIQUE_REVISE = "critique_revise", "critique and revision"
+        OPTION_EXPLANATIONS = "option_explanations", "one explanation per option"
+
+    teacher = models.ForeignKey(Teacher, on_delete=models.PROTECT, related_name="generation_runs")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="generation_runs")
+    split = models.CharField(max_length=20, choices=Question.Split.choices)
+    method = models.CharField(max_length=30, choices=Method.choices)
+    seed = models.IntegerField(default=0)
+
+
+class TeacherOutput(models.Model):
+    class Kind(models.TextChoices):
+        EXPLANATION = "explanation", "explanation"
+        CRITIQUE = "critique", "critique"
+        REVISED_EXPLANATION = "revised_explanation", "revised explanation"
+        OPTION_EXPLANATION = "option_explanation", "option explanation"
+
+    generation_run = models.ForeignKey(GenerationRun, on_delete=models.CASCADE, related_name="outputs")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="teacher_outputs")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    option_label = models.CharField(
+        max_length=1, blank=True, help_text="A–E for option explanations, else empty."
+    )
+    text = models.TextField(blank=True)
+    prompt = models.TextField(blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    params = models.JSONField(
+        default=dict, blank=True, help_text="Backend, model, decoding parameters, seed, draws."
+    )
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cache_key = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["generation_run", "question", "kind", "option_label"], name="teacher_output_unique"
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="option_explanation") & Q(option_label__in=OPTION_LABELS))
+                | (~Q(kind="option_explanation") & Q(option_label="")),
+                name="teacher_output_option_label_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        suffix = f" {self.option_label}" if self.option_label else ""
+        return f"{self.kind}{suffix} for {self.question_id}"
+
+
+class TrainingRun(Run):
+    KIND = Run.Kind.TRAINING
+
+    class Method(models.TextChoices):
+        STANDARD = "standard", "standard (answer only)"
+        MULTITASK = "multitask", "multitask"
+        COUNTERFACTUAL = "counterfactual", "counterfactual"
+        MULTITASK_COUNTERFACTUAL = "multitask_counterfactual", "multitask + counterfactual"
+
+    class DataVariant(models.TextChoices):
+        UNREVISED = "unrevised", "unrevised (few-shot)"
+        REVISED = "revised", "revised (critique-revision)"
+
+    student = models.CharField(max_length=300, help_text="Hub id, local path, or named tiny config.")
+    method = models.CharField(max_length=30, choices=Method.choices)
+    data_variant = models.CharField(max_length=20, choices=DataVariant.choices)
+    seed = models.IntegerField(default=0)
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="training_runs")
+    generation_runs = models.ManyToManyField(GenerationRun, related_name="training_runs", blank=True)
+    hyperparameters = models.JSONField(default=dict, blank=True)
+    history = models.JSONField(default=list, blank=True, help_text="Loss and evaluation history.")
+    eval_accuracy = models.FloatField(null=True, blank=True)
+    final_checkpoint = models.CharField(max_length=500, blank=True)
+    best_checkpoint = models.CharField(max_length=500, blank=True)
+    steps_per_second = models.FloatField(null=True, blank=True)
+    wall_seconds = models.FloatField(null=True, blank=True)
+    peak_memory_bytes = models.BigIntegerField(null=True, blank=True)
+    divergence_reason = models.TextField(blank=True)
+
+    @property
+    def condition_name(self) -> str:
+        return f"{self.method}/{self.data_variant}"
+
+
+class Checkpoint(models.Model):
+    class Role(models.TextChoices):
+        BEST = "best", "best"
+        LAST = "last", "last"
+
+    training_run = models.ForeignKey(TrainingRun, on_delete=models.CASCADE, related_name="checkpoints")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    step = models.PositiveIntegerField()
+    path = models.CharField(max_length=500)
+    eval_accuracy = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["training_run", "role"], name="checkpoint_role_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} checkpoint of run {self.training_run_id} (step {self.step})"
+
+
+class InferenceRun(Run):
+    KIND = Run.Kind.INFERENCE
+
+    training_run = models.ForeignKey(TrainingRun, on_delete=models.PROTECT, related_name="inference_runs")
+    checkpoint_role = models.CharField(
+        max_length=10, choices=Checkpoint.Role.choices, default=Checkpoint.Role.BEST
+    )
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="inference_runs")
+    split = models.CharField(max_length=20, choices=Question.Split.choices, default=Question.Split.VALIDATION)
+    metrics = models.JSONField(
+        default=dict, blank=True, help_text="accuracy, consistency, flip rate, length, ROUGE-L"
+    )
+
+
+class Prediction(models.Model):
+    inference_run = models.ForeignKey(InferenceRun, on_delete=models.CASCADE, related_name="predictions")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="predictions")
+    predicted_label = models.CharField(
+        max_length=1, blank=True, help_text="A–E, empty when no option matched."
+    )
+    correct = models.BooleanField()
+    explanation = models.TextField(blank=True)
+    raw_output = models.TextField(blank=True)
+    parse_rule = models.CharField(max_length=30, blank=True, help_text="Which answer-parsing rule matched.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["inference_run", "question"], name="prediction_unique_per_question"
+            ),
+            models.CheckConstraint(
+                condition=Q(predicted_label__in=OPTION_LABELS) | Q(predicted_label=""),
+                name="prediction_label_a_to_e_or_empty",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"prediction {self.predicted_label or '?'} for {self.question_id}"
+
+    @property
+    def predicted_text(self) -> str:
+        if not self.predicted_label:
+            return ""
+        return self.question.choices[OPTION_LABELS.index(self.predicted_label)]

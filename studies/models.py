@@ -1,0 +1,1 @@
+"""Studies, conditions, items, scales, participants and ratings."""

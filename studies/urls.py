@@ -1,0 +1,4 @@
+"""Annotator pages and staff study pages."""
+
+app_name = "studies"
+urlpatterns: list = []
