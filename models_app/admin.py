@@ -4,6 +4,7 @@ from pathlib import Path
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -284,6 +285,9 @@ class QuestionAdmin(admin.ModelAdmin):
 @admin.register(Teacher)
 class TeacherAdmin(admin.ModelAdmin):
     list_display = ("name", "backend", "model", "base_url", "endpoint", "api_key_env")
+    formfield_overrides = {
+        models.URLField: {"assume_scheme": "http"}
+    }  # teacher servers mostly answer plain HTTP
     list_filter = ("backend",)
     search_fields = ("name", "model")
 
@@ -438,6 +442,10 @@ class TrainingRunAdmin(RunFormAdminMixin, admin.ModelAdmin):
         "inference_links",
     )
     inlines = [CheckpointInline]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []  # a new run has no checkpoints yet
+
     list_display = (
         "__str__",
         "student",

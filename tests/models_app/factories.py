@@ -113,7 +113,7 @@ def make_training_run(dataset: Dataset | None = None, generation_runs=(), **fiel
 
 def make_trained_run(**fields) -> TrainingRun:
     """A succeeded training run with a best and a last checkpoint."""
-    run = make_training_run(status=Run.Status.SUCCEEDED, **fields)
+    run = make_training_run(**{"status": Run.Status.SUCCEEDED, **fields})
     for role in Checkpoint.Role.values:
         Checkpoint.objects.create(training_run=run, role=role, step=10, path=f"/ckpt/{run.pk}/{role}")
     return run
