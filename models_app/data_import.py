@@ -143,7 +143,7 @@ def _difference(stored: tuple, incoming: tuple) -> str:
     return ", ".join(name for name, a, b in zip(names, stored, incoming, strict=True) if a != b)
 
 
-def _records_from_recorded(item: TeacherExplanations, params: dict) -> list[OutputRecord]:
+def records_from_recorded(item: TeacherExplanations, params: dict) -> list[OutputRecord]:
     """The recorded layout (one object per question) as one output record per kind and option."""
     records = [
         OutputRecord(id=item.id, kind=kind, text=getattr(item, kind), params=params)
@@ -181,7 +181,7 @@ def import_teacher_outputs(
     except DataError as exc:
         raise _shown_as(exc, name) from None
     params = {"backend": Teacher.Backend.RECORDED.value, "source": Path(name).name}
-    records = outputs + [record for item in recorded for record in _records_from_recorded(item, params)]
+    records = outputs + [record for item in recorded for record in records_from_recorded(item, params)]
     if not records:
         raise DataError([Problem(name, 0, "", "the file holds no teacher outputs")])
 

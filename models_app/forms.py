@@ -28,6 +28,8 @@ LAUNCH_HELP = "Untick to create the run without queueing it; launch it later wit
 class PrettyJSONField(forms.JSONField):
     """Shows JSON indented, one setting per line."""
 
+    widget = forms.Textarea(attrs={"rows": 13, "cols": 50})
+
     def prepare_value(self, value):
         if isinstance(value, dict):
             return json.dumps(value, indent=2)

@@ -343,3 +343,39 @@ def test_a_run_launched_from_the_admin_is_run_by_a_celery_worker_through_redis(
     assert run.status == Run.Status.SUCCEEDED, run.error
     assert (run.progress_done, run.progress_total, run.outputs.count()) == (3, 3, 3)
     assert b"succeeded" in staff_client.get("/admin/models_app/generationrun/").content
+
+
+@pytest.mark.django_db
+def test_every_admin_page_of_runs_and_data_opens(staff_client, dataset, teacher_data):
+    trained = make_trained_run(dataset=dataset, generation_runs=[teacher_data])
+    inference = InferenceRun.objects.create(
+        training_run=trained, dataset=dataset, metrics={"consistency": 0.5}
+    )
+    output = teacher_data.outputs.first()
+    pages = {
+        "dataset": dataset.pk,
+        "question": dataset.questions.first().pk,
+        "teacher": teacher_data.teacher_id,
+        "generationrun": teacher_data.pk,
+        "teacheroutput": output.pk,
+        "trainingrun": trained.pk,
+        "inferencerun": inference.pk,
+        "run": trained.pk,
+    }
+    for model, pk in pages.items():
+        for url in (f"/admin/models_app/{model}/", f"/admin/models_app/{model}/{pk}/change/"):
+            assert staff_client.get(url).status_code == 200, url
+    for model in ("generationrun", "trainingrun", "inferencerun", "dataset", "teacher"):
+        assert staff_client.get(f"/admin/models_app/{model}/add/").status_code == 200, model
+    trained_page = staff_client.get(f"/admin/models_app/trainingrun/{trained.pk}/change/").content.decode()
+    assert f"/ckpt/{trained.pk}/best" in trained_page  # its checkpoints
+    assert f"/admin/models_app/inferencerun/?training_run={trained.pk}" in trained_page
+    listing = staff_client.get("/admin/models_app/generationrun/").content.decode()
+    assert (
+        f"/admin/models_app/teacheroutput/?generation_run={teacher_data.pk}" in listing and ">28<" in listing
+    )
+    assert (
+        staff_client.get(f"/admin/models_app/teacheroutput/?generation_run={teacher_data.pk}").status_code
+        == 200
+    )
+    assert staff_client.get(f"/admin/models_app/prediction/?inference_run={inference.pk}").status_code == 200
