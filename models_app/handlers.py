@@ -9,5 +9,5 @@ What a handler reads and writes through:
 - `records.store_teacher_outputs(generation_run=, outputs=)`, `records.store_predictions(inference_run=,
   predictions=)`, `records.store_checkpoint(training_run=, role=, step=, path=, eval_accuracy=)`: bulk, idempotent.
 A run's settings are on its row (`GenerationRun.method/seed`, `TrainingRun.hyperparameters` with the paper's
-defaults filled in, `InferenceRun.checkpoint_role/split`); `run.config` may hold `limit` (first N questions).
+defaults filled in, `InferenceRun.checkpoint_role/split`).
 """

@@ -5,7 +5,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
 from training import cqa
 from training.teacher_outputs import TeacherExplanations, explanations_from_outputs
@@ -224,7 +224,7 @@ def _latest_test_inference(training_runs: list[TrainingRun]) -> dict[int, Infere
             n_predictions=Count("predictions"),
             n_correct=Count("predictions", filter=Q(predictions__correct=True)),
         )
-        .order_by("training_run_id", "-finished_at", "-pk")
+        .order_by("training_run_id", F("finished_at").desc(nulls_last=True), "-pk")
     )
     latest: dict[int, InferenceRun] = {}
     for run in runs:
