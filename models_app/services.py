@@ -114,9 +114,7 @@ def launch_training_grid(
         ).prefetch_related("generation_runs")
         if {g.pk for g in run.generation_runs.all()} == generation_ids
     ]
-    by_cell = {
-        (r.student, r.method, r.data_variant, r.seed): r for r in sorted(previous, key=lambda r: -r.pk)
-    }
+    by_cell = {(r.student, r.method, r.data_variant, r.seed): r for r in sorted(previous, key=lambda r: r.pk)}
     created, existing = [], []
     with transaction.atomic():
         for student, method, variant, seed in product(students, methods, data_variants, seeds):
