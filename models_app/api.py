@@ -1,47 +1,402 @@
-"""REST API (staff only): runs and their state."""
+"""REST API (staff only): datasets, teachers, runs of each kind; launch, cancel, resume; predictions.
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status, viewsets
+Serializers check and create through the same functions as the admin (`run_settings`, `services`).
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Count, Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from . import services
-from .models import Run
+from .models import (
+    Checkpoint,
+    Dataset,
+    DataVariant,
+    GenerationRun,
+    InferenceRun,
+    Prediction,
+    Run,
+    Teacher,
+    TrainingMethod,
+    TrainingRun,
+)
+from .run_settings import check_generation_settings, check_inference_settings, check_training_settings
+
+
+def _drf_error(exc: DjangoValidationError) -> serializers.ValidationError:
+    return serializers.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+RUN_FIELDS = [
+    "id",
+    "kind",
+    "name",
+    "status",
+    "progress_done",
+    "progress_total",
+    "config",
+    "error",
+    "log_tail",
+    "task_id",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "heartbeat_at",
+]
+RUN_READ_ONLY = [name for name in RUN_FIELDS if name != "name"]
 
 
 class RunSerializer(serializers.ModelSerializer):
     class Meta:
         model = Run
+        fields = RUN_FIELDS
+        read_only_fields = RUN_FIELDS
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Dataset
+        fields = ["id", "name", "source", "created_at"]
+        read_only_fields = fields
+
+
+class TeacherSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Teacher
+        fields = ["id", "name", "backend", "model", "base_url", "endpoint", "api_key_env", "decoding"]
+        read_only_fields = fields
+
+
+LAUNCH_HELP = "Queue the run at once (default); false leaves it `created`, to launch later."
+
+
+class GenerationRunSerializer(serializers.ModelSerializer):
+    launch = serializers.BooleanField(write_only=True, default=True, help_text=LAUNCH_HELP)
+
+    class Meta:
+        model = GenerationRun
+        fields = [*RUN_FIELDS, "teacher", "dataset", "split", "method", "seed", "launch"]
+        read_only_fields = RUN_READ_ONLY
+        extra_kwargs = {
+            "method": {"help_text": "`recorded` runs are made by importing a file, not launched."}
+        }
+
+    def validate(self, attrs):
+        try:
+            check_generation_settings(
+                teacher=attrs["teacher"],
+                dataset=attrs["dataset"],
+                split=attrs["split"],
+                method=attrs["method"],
+            )
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        return attrs
+
+    def create(self, validated_data):
+        launch = validated_data.pop("launch")
+        run = GenerationRun(**validated_data)
+        return services.create_run(run=run, created_by=self.context["request"].user, launch=launch)
+
+
+class CheckpointSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Checkpoint
+        fields = ["role", "step", "path", "eval_accuracy"]
+        read_only_fields = fields
+
+
+TRAINING_RESULT_FIELDS = [
+    "history",
+    "eval_accuracy",
+    "best_checkpoint",
+    "final_checkpoint",
+    "steps_per_second",
+    "wall_seconds",
+    "peak_memory_bytes",
+    "divergence_reason",
+    "checkpoints",
+]
+
+
+class TrainingRunSerializer(serializers.ModelSerializer):
+    launch = serializers.BooleanField(write_only=True, default=True, help_text=LAUNCH_HELP)
+    checkpoints = CheckpointSerializer(many=True, read_only=True)
+    hyperparameters = serializers.JSONField(
+        required=False, help_text="Overrides of the paper's defaults; the stored value is the full set."
+    )
+
+    class Meta:
+        model = TrainingRun
         fields = [
-            "id",
-            "kind",
-            "name",
-            "status",
-            "progress_done",
-            "progress_total",
-            "config",
-            "error",
-            "log_tail",
-            "task_id",
-            "created_at",
-            "started_at",
-            "finished_at",
-            "heartbeat_at",
+            *RUN_FIELDS,
+            "dataset",
+            "student",
+            "method",
+            "data_variant",
+            "seed",
+            "generation_runs",
+            "hyperparameters",
+            *TRAINING_RESULT_FIELDS,
+            "launch",
+        ]
+        read_only_fields = [*RUN_READ_ONLY, *TRAINING_RESULT_FIELDS]
+
+    def validate(self, attrs):
+        try:
+            attrs["hyperparameters"] = check_training_settings(
+                dataset=attrs["dataset"],
+                student=attrs["student"],
+                method=attrs["method"],
+                data_variant=attrs["data_variant"],
+                generation_runs=attrs.get("generation_runs", []),
+                hyperparameters=attrs.get("hyperparameters"),
+            )
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        return attrs
+
+    def create(self, validated_data):
+        launch = validated_data.pop("launch")
+        generation_runs = validated_data.pop("generation_runs", [])
+        run = TrainingRun(**validated_data)
+        return services.create_run(
+            run=run, generation_runs=generation_runs, created_by=self.context["request"].user, launch=launch
+        )
+
+
+class TrainingGridSerializer(serializers.Serializer):
+    dataset = serializers.PrimaryKeyRelatedField(queryset=Dataset.objects.all())
+    generation_runs = serializers.PrimaryKeyRelatedField(queryset=GenerationRun.objects.all(), many=True)
+    students = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+    methods = serializers.ListField(
+        child=serializers.ChoiceField(choices=TrainingMethod.choices), allow_empty=False
+    )
+    data_variants = serializers.ListField(
+        child=serializers.ChoiceField(choices=DataVariant.choices), allow_empty=False
+    )
+    seeds = serializers.ListField(child=serializers.IntegerField(min_value=0), allow_empty=False)
+    hyperparameters = serializers.JSONField(required=False, help_text="Overrides of the paper's defaults.")
+    launch = serializers.BooleanField(default=True, help_text=LAUNCH_HELP)
+
+
+class GridLaunchSerializer(serializers.Serializer):
+    created = TrainingRunSerializer(many=True)
+    existing = TrainingRunSerializer(
+        many=True, help_text="Runs with the same settings made before, left as they are."
+    )
+
+
+class InferenceRunSerializer(serializers.ModelSerializer):
+    launch = serializers.BooleanField(write_only=True, default=True, help_text=LAUNCH_HELP)
+    dataset = serializers.PrimaryKeyRelatedField(
+        queryset=Dataset.objects.all(), required=False, help_text="Default: the training run's dataset."
+    )
+    n_predictions = serializers.SerializerMethodField()
+    accuracy = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InferenceRun
+        fields = [
+            *RUN_FIELDS,
+            "training_run",
+            "checkpoint_role",
+            "dataset",
+            "split",
+            "metrics",
+            "n_predictions",
+            "accuracy",
+            "launch",
+        ]
+        read_only_fields = [*RUN_READ_ONLY, "metrics"]
+
+    def get_n_predictions(self, run: InferenceRun) -> int:
+        return getattr(run, "n_predictions", 0)
+
+    @extend_schema_field(OpenApiTypes.FLOAT)
+    def get_accuracy(self, run: InferenceRun) -> float | None:
+        """Share of correct stored predictions; null before any."""
+        n = getattr(run, "n_predictions", 0)
+        return run.n_correct / n if n else None
+
+    def validate(self, attrs):
+        attrs.setdefault("dataset", attrs["training_run"].dataset)
+        try:
+            check_inference_settings(
+                training_run=attrs["training_run"],
+                checkpoint_role=attrs.get("checkpoint_role", Checkpoint.Role.BEST),
+                dataset=attrs["dataset"],
+                split=attrs.get("split", InferenceRun._meta.get_field("split").default),
+            )
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        return attrs
+
+    def create(self, validated_data):
+        launch = validated_data.pop("launch")
+        run = InferenceRun(**validated_data)
+        return services.create_run(run=run, created_by=self.context["request"].user, launch=launch)
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    question_id = serializers.CharField(source="question.external_id")
+    question = serializers.CharField(source="question.text")
+    choices = serializers.ListField(child=serializers.CharField(), source="question.choices")
+    gold_label = serializers.CharField(source="question.answer_key")
+    predicted_answer = serializers.CharField(source="predicted_text")
+
+    class Meta:
+        model = Prediction
+        fields = [
+            "question_id",
+            "question",
+            "choices",
+            "gold_label",
+            "predicted_label",
+            "predicted_answer",
+            "correct",
+            "parse_rule",
+            "explanation",
+            "raw_output",
         ]
         read_only_fields = fields
 
 
-class RunViewSet(viewsets.ReadOnlyModelViewSet):
+STATUS_PARAMETER = OpenApiParameter(
+    "status", str, enum=Run.Status.values, description="Only runs of this status."
+)
+
+
+class RunActionsMixin:
+    """Cancel, launch and resume, answering with the run as its own kind."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        wanted = self.request.query_params.get("status") if self.action == "list" else None
+        return queryset.filter(status=wanted) if wanted else queryset
+
+    def _act(self, request, act, refusal: str):
+        run = self.get_object()
+        try:
+            done = act(run=run)
+        except ValueError as exc:
+            return Response({"detail": str(exc)}, status.HTTP_409_CONFLICT)
+        if done is False:
+            return Response({"detail": refusal.format(run=run)}, status.HTTP_409_CONFLICT)
+        return Response(self.get_serializer(self.get_queryset().get(pk=run.pk)).data)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a created, queued or running run; a running job stops at its next progress report."""
+        return self._act(
+            request, services.cancel_run, "run {run.pk} is {run.status}, not created, queued or running"
+        )
+
+    @action(detail=True, methods=["post"])
+    def launch(self, request, pk=None):
+        """Queue a run that was created without being launched."""
+        return self._act(request, services.launch_created_run, "")
+
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        """Launch a finished run again; its job resumes from what is stored (cache, checkpoint, predictions)."""
+        return self._act(request, services.relaunch_run, "")
+
+
+def _with_own_responses(viewset_class, serializer_class):
+    """The run actions answer with the viewset's own serializer in the schema."""
+    return extend_schema_view(
+        list=extend_schema(parameters=[STATUS_PARAMETER]),
+        cancel=extend_schema(request=None, responses={200: serializer_class, 409: DetailSerializer}),
+        launch=extend_schema(request=None, responses={200: serializer_class, 409: DetailSerializer}),
+        resume=extend_schema(request=None, responses={200: serializer_class, 409: DetailSerializer}),
+    )(viewset_class)
+
+
+class RunViewSet(RunActionsMixin, viewsets.ReadOnlyModelViewSet):
+    """Runs of every kind, as the shared record."""
+
     queryset = Run.objects.all()
     serializer_class = RunSerializer
 
-    @extend_schema(request=None, responses=RunSerializer)
-    @action(detail=True, methods=["post"])
-    def cancel(self, request, pk=None):
+
+class GenerationRunViewSet(RunActionsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Teacher generation runs. POST creates one and queues it."""
+
+    queryset = GenerationRun.objects.select_related("teacher", "dataset")
+    serializer_class = GenerationRunSerializer
+
+
+class TrainingRunViewSet(RunActionsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Student training runs. POST creates one and queues it; POST grid/ creates a whole grid."""
+
+    queryset = TrainingRun.objects.prefetch_related("generation_runs", "checkpoints")
+    serializer_class = TrainingRunSerializer
+
+    @extend_schema(request=TrainingGridSerializer, responses={201: GridLaunchSerializer})
+    @action(detail=False, methods=["post"], serializer_class=TrainingGridSerializer)
+    def grid(self, request):
+        """One training run per student × method × data variant × seed (cells already run are not repeated)."""
+        form = TrainingGridSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            result = services.launch_training_grid(**form.validated_data, created_by=request.user)
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        context = self.get_serializer_context()
+        return Response(
+            {
+                "created": TrainingRunSerializer(result.created, many=True, context=context).data,
+                "existing": TrainingRunSerializer(result.existing, many=True, context=context).data,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class InferenceRunViewSet(RunActionsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Inference runs of trained students. POST creates one and queues it."""
+
+    queryset = InferenceRun.objects.select_related("training_run").annotate(
+        n_predictions=Count("predictions"),
+        n_correct=Count("predictions", filter=Q(predictions__correct=True)),
+    )
+    serializer_class = InferenceRunSerializer
+
+    @extend_schema(responses=PredictionSerializer(many=True))
+    @action(detail=True, methods=["get"], serializer_class=PredictionSerializer)
+    def predictions(self, request, pk=None):
+        """The run's predictions, by question id, a page at a time."""
         run = self.get_object()
-        if not services.cancel_run(run=run):
-            return Response(
-                {"detail": f"run {run.pk} is {run.status}, not queued or running"}, status.HTTP_409_CONFLICT
-            )
-        run.refresh_from_db()
-        return Response(RunSerializer(run).data)
+        queryset = (
+            Prediction.objects.filter(inference_run=run)
+            .select_related("question")
+            .order_by("question__external_id")
+        )
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(PredictionSerializer(page, many=True).data)
+
+
+RunViewSet = _with_own_responses(RunViewSet, RunSerializer)
+GenerationRunViewSet = _with_own_responses(GenerationRunViewSet, GenerationRunSerializer)
+TrainingRunViewSet = _with_own_responses(TrainingRunViewSet, TrainingRunSerializer)
+InferenceRunViewSet = _with_own_responses(InferenceRunViewSet, InferenceRunSerializer)
+
+
+class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Dataset.objects.order_by("name")
+    serializer_class = DatasetSerializer
+
+
+class TeacherViewSet(viewsets.ReadOnlyModelViewSet):
+    """Teachers; an API key is only ever named by its environment variable, never stored or shown."""
+
+    queryset = Teacher.objects.order_by("name")
+    serializer_class = TeacherSerializer

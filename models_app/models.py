@@ -6,11 +6,13 @@ that kind of job needs, so that any reported number traces back to its teacher, 
 """
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 OPTION_LABELS = ("A", "B", "C", "D", "E")
+ENV_VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class Dataset(models.Model):
@@ -24,10 +26,14 @@ class Dataset(models.Model):
         return self.name
 
 
+# Choices live at module level so that the models' Meta constraints can name them.
+class Split(models.TextChoices):
+    TRAIN = "train", "train"
+    VALIDATION = "validation", "validation (test set)"
+
+
 class Question(models.Model):
-    class Split(models.TextChoices):
-        TRAIN = "train", "train"
-        VALIDATION = "validation", "validation (test set)"
+    Split = Split
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="questions")
     external_id = models.CharField(max_length=100, help_text="The question's id in its source (CQA id).")
@@ -42,6 +48,7 @@ class Question(models.Model):
             models.CheckConstraint(
                 condition=Q(answer_key__in=OPTION_LABELS), name="question_answer_key_a_to_e"
             ),
+            models.CheckConstraint(condition=Q(split__in=Split.values), name="question_split_valid"),
         ]
         indexes = [models.Index(fields=["dataset", "split"])]
 
@@ -53,15 +60,20 @@ class Question(models.Model):
         return self.choices[OPTION_LABELS.index(self.answer_key)]
 
 
-class Teacher(models.Model):
-    class Backend(models.TextChoices):
-        OPENAI = "openai", "OpenAI-compatible HTTP server"
-        TRANSFORMERS = "transformers", "Local transformers model"
-        RECORDED = "recorded", "Recorded outputs (JSONL)"
+class TeacherBackend(models.TextChoices):
+    OPENAI = "openai", "OpenAI-compatible HTTP server"
+    TRANSFORMERS = "transformers", "Local transformers model"
+    RECORDED = "recorded", "Recorded outputs (JSONL)"
 
-    class Endpoint(models.TextChoices):
-        CHAT = "chat", "chat/completions"
-        COMPLETIONS = "completions", "completions"
+
+class TeacherEndpoint(models.TextChoices):
+    CHAT = "chat", "chat/completions"
+    COMPLETIONS = "completions", "completions"
+
+
+class Teacher(models.Model):
+    Backend = TeacherBackend
+    Endpoint = TeacherEndpoint
 
     name = models.CharField(max_length=200, unique=True)
     backend = models.CharField(max_length=20, choices=Backend.choices)
@@ -73,6 +85,12 @@ class Teacher(models.Model):
     api_key_env = models.CharField(
         max_length=100,
         blank=True,
+        validators=[
+            RegexValidator(
+                ENV_VAR_NAME,
+                "Give the name of an environment variable (letters, digits, underscores), never the key itself.",
+            )
+        ],
         help_text="Name of the environment variable holding the API key (never the key).",
     )
     decoding = models.JSONField(
@@ -84,26 +102,42 @@ class Teacher(models.Model):
             models.CheckConstraint(
                 condition=~Q(backend="openai") | ~Q(base_url=""), name="teacher_http_backend_has_base_url"
             ),
+            models.CheckConstraint(
+                condition=Q(backend__in=TeacherBackend.values), name="teacher_backend_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(endpoint__in=TeacherEndpoint.values), name="teacher_endpoint_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(api_key_env="") | Q(api_key_env__regex=ENV_VAR_NAME),
+                name="teacher_api_key_env_is_a_variable_name",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
 
 
+class RunKind(models.TextChoices):
+    GENERATION = "generation", "generation"
+    TRAINING = "training", "training"
+    INFERENCE = "inference", "inference"
+
+
+class RunStatus(models.TextChoices):
+    CREATED = "created", "created (not launched)"
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "running"
+    SUCCEEDED = "succeeded", "succeeded"
+    FAILED = "failed", "failed"
+    CANCELLED = "cancelled", "cancelled"
+
+
 class Run(models.Model):
     """The record every job shares: what it is, how far it got, whether its worker is alive."""
 
-    class Kind(models.TextChoices):
-        GENERATION = "generation", "generation"
-        TRAINING = "training", "training"
-        INFERENCE = "inference", "inference"
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "queued"
-        RUNNING = "running", "running"
-        SUCCEEDED = "succeeded", "succeeded"
-        FAILED = "failed", "failed"
-        CANCELLED = "cancelled", "cancelled"
+    Kind = RunKind
+    Status = RunStatus
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
     FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
@@ -130,6 +164,8 @@ class Run(models.Model):
                 condition=Q(progress_total=0) | Q(progress_done__lte=models.F("progress_total")),
                 name="run_progress_within_total",
             ),
+            models.CheckConstraint(condition=Q(kind__in=RunKind.values), name="run_kind_valid"),
+            models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="run_status_valid"),
         ]
 
     KIND = ""  # set by each kind of run
@@ -159,13 +195,18 @@ class Run(models.Model):
         return elapsed * (1 - frac) / frac
 
 
+class GenerationMethod(models.TextChoices):
+    EXPLAIN = "explain", "few-shot explanation"
+    CRITIQUE_REVISE = "critique_revise", "critique and revision"
+    OPTION_EXPLANATIONS = "option_explanations", "one explanation per option"
+    RECORDED = "recorded", "recorded outputs (imported file)"
+
+
 class GenerationRun(Run):
     KIND = Run.Kind.GENERATION
-
-    class Method(models.TextChoices):
-        EXPLAIN = "explain", "few-shot explanation"
-        CRITIQUE_REVISE = "critique_revise", "critique and revision"
-        OPTION_EXPLANATIONS = "option_explanations", "one explanation per option"
+    Method = GenerationMethod
+    # A recorded run is made by importing a file, never launched.
+    LAUNCHABLE_METHODS = (Method.EXPLAIN, Method.CRITIQUE_REVISE, Method.OPTION_EXPLANATIONS)
 
     teacher = models.ForeignKey(Teacher, on_delete=models.PROTECT, related_name="generation_runs")
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="generation_runs")
@@ -173,13 +214,25 @@ class GenerationRun(Run):
     method = models.CharField(max_length=30, choices=Method.choices)
     seed = models.IntegerField(default=0)
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(method__in=GenerationMethod.values), name="generation_run_method_valid"
+            ),
+            models.CheckConstraint(condition=Q(split__in=Split.values), name="generation_run_split_valid"),
+            models.CheckConstraint(condition=Q(seed__gte=0), name="generation_run_seed_not_negative"),
+        ]
+
+
+class OutputKind(models.TextChoices):
+    EXPLANATION = "explanation", "explanation"
+    CRITIQUE = "critique", "critique"
+    REVISED_EXPLANATION = "revised_explanation", "revised explanation"
+    OPTION_EXPLANATION = "option_explanation", "option explanation"
+
 
 class TeacherOutput(models.Model):
-    class Kind(models.TextChoices):
-        EXPLANATION = "explanation", "explanation"
-        CRITIQUE = "critique", "critique"
-        REVISED_EXPLANATION = "revised_explanation", "revised explanation"
-        OPTION_EXPLANATION = "option_explanation", "option explanation"
+    Kind = OutputKind
 
     generation_run = models.ForeignKey(GenerationRun, on_delete=models.CASCADE, related_name="outputs")
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="teacher_outputs")
@@ -208,6 +261,7 @@ class TeacherOutput(models.Model):
                 | (~Q(kind="option_explanation") & Q(option_label="")),
                 name="teacher_output_option_label_matches_kind",
             ),
+            models.CheckConstraint(condition=Q(kind__in=OutputKind.values), name="teacher_output_kind_valid"),
         ]
 
     def __str__(self) -> str:
@@ -215,18 +269,22 @@ class TeacherOutput(models.Model):
         return f"{self.kind}{suffix} for {self.question_id}"
 
 
+class TrainingMethod(models.TextChoices):
+    STANDARD = "standard", "standard (answer only)"
+    MULTITASK = "multitask", "multitask"
+    COUNTERFACTUAL = "counterfactual", "counterfactual"
+    MULTITASK_COUNTERFACTUAL = "multitask_counterfactual", "multitask + counterfactual"
+
+
+class DataVariant(models.TextChoices):
+    UNREVISED = "unrevised", "unrevised (few-shot)"
+    REVISED = "revised", "revised (critique-revision)"
+
+
 class TrainingRun(Run):
     KIND = Run.Kind.TRAINING
-
-    class Method(models.TextChoices):
-        STANDARD = "standard", "standard (answer only)"
-        MULTITASK = "multitask", "multitask"
-        COUNTERFACTUAL = "counterfactual", "counterfactual"
-        MULTITASK_COUNTERFACTUAL = "multitask_counterfactual", "multitask + counterfactual"
-
-    class DataVariant(models.TextChoices):
-        UNREVISED = "unrevised", "unrevised (few-shot)"
-        REVISED = "revised", "revised (critique-revision)"
+    Method = TrainingMethod
+    DataVariant = DataVariant
 
     student = models.CharField(max_length=300, help_text="Hub id, local path, or named tiny config.")
     method = models.CharField(max_length=30, choices=Method.choices)
@@ -244,15 +302,30 @@ class TrainingRun(Run):
     peak_memory_bytes = models.BigIntegerField(null=True, blank=True)
     divergence_reason = models.TextField(blank=True)
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(method__in=TrainingMethod.values), name="training_run_method_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(data_variant__in=DataVariant.values), name="training_run_data_variant_valid"
+            ),
+            models.CheckConstraint(condition=Q(seed__gte=0), name="training_run_seed_not_negative"),
+            models.CheckConstraint(condition=~Q(student=""), name="training_run_has_student"),
+        ]
+
     @property
     def condition_name(self) -> str:
         return f"{self.method}/{self.data_variant}"
 
 
+class CheckpointRole(models.TextChoices):
+    BEST = "best", "best"
+    LAST = "last", "last"
+
+
 class Checkpoint(models.Model):
-    class Role(models.TextChoices):
-        BEST = "best", "best"
-        LAST = "last", "last"
+    Role = CheckpointRole
 
     training_run = models.ForeignKey(TrainingRun, on_delete=models.CASCADE, related_name="checkpoints")
     role = models.CharField(max_length=10, choices=Role.choices)
@@ -262,7 +335,8 @@ class Checkpoint(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["training_run", "role"], name="checkpoint_role_unique")
+            models.UniqueConstraint(fields=["training_run", "role"], name="checkpoint_role_unique"),
+            models.CheckConstraint(condition=Q(role__in=CheckpointRole.values), name="checkpoint_role_valid"),
         ]
 
     def __str__(self) -> str:
@@ -281,6 +355,15 @@ class InferenceRun(Run):
     metrics = models.JSONField(
         default=dict, blank=True, help_text="accuracy, consistency, flip rate, length, ROUGE-L"
     )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(split__in=Split.values), name="inference_run_split_valid"),
+            models.CheckConstraint(
+                condition=Q(checkpoint_role__in=CheckpointRole.values),
+                name="inference_run_checkpoint_role_valid",
+            ),
+        ]
 
 
 class Prediction(models.Model):

@@ -1,22 +1,139 @@
-"""Writes that span rows: launching, running, cancelling and reaping jobs."""
+"""Writes that span rows: creating, launching, running, cancelling and reaping jobs."""
 
 import logging
 import threading
 import traceback
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from itertools import product
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .hyperparameters import normalize_hyperparameters
 from .jobs import JobCancelled, JobContext, run_handler
-from .models import Run
+from .models import Dataset, GenerationRun, Run, TrainingRun
+from .run_settings import check_run, check_training_settings
 
 logger = logging.getLogger(__name__)
 
 ERROR_TEXT_LIMIT = 20_000
+
+
+def create_run(
+    *,
+    run: Run,
+    generation_runs: Sequence[GenerationRun] = (),
+    created_by: AbstractBaseUser | None = None,
+    launch: bool = True,
+) -> Run:
+    """Check and save a new generation, training or inference run; launch it, or leave it `created`.
+
+    `generation_runs` are the teacher outputs a training run learns from.
+    """
+    check_run(run=run, generation_runs=generation_runs)
+    return _save_new_run(run=run, generation_runs=generation_runs, created_by=created_by, launch=launch)
+
+
+@transaction.atomic
+def _save_new_run(
+    *, run: Run, generation_runs: Sequence[GenerationRun], created_by: AbstractBaseUser | None, launch: bool
+) -> Run:
+    run.status = Run.Status.CREATED
+    run.created_by = created_by
+    run.save()
+    if isinstance(run, TrainingRun):
+        run.generation_runs.set(generation_runs)
+    if launch:
+        launch_run(run=run)
+    return run
+
+
+@dataclass(frozen=True)
+class GridLaunch:
+    created: list[TrainingRun]
+    existing: list[TrainingRun]  # runs with the same settings made before, left as they are
+
+
+def launch_training_grid(
+    *,
+    dataset: Dataset,
+    generation_runs: Sequence[GenerationRun],
+    students: Sequence[str],
+    methods: Sequence[str],
+    data_variants: Sequence[str],
+    seeds: Sequence[int],
+    hyperparameters: dict | None = None,
+    created_by: AbstractBaseUser | None = None,
+    launch: bool = True,
+) -> GridLaunch:
+    """One training run per student × method × data variant × seed: the paper's experiment in one go.
+
+    A cell that already has a run with the same settings (dataset, student, method, variant, seed,
+    hyperparameters, generation runs) is not created again, so launching the same grid twice is harmless.
+    """
+    axes = {"students": students, "methods": methods, "data_variants": data_variants, "seeds": seeds}
+    empty = {name: "Choose at least one." for name, values in axes.items() if not values}
+    if empty:
+        raise ValidationError(empty)
+    students, methods, data_variants, seeds = (list(dict.fromkeys(values)) for values in axes.values())
+    blank = [repr(student) for student in students if not student.strip()]
+    if blank:
+        raise ValidationError(
+            {"students": f"Name each student (hub id, path or tiny config), not {blank[0]}."}
+        )
+    hyperparameters = normalize_hyperparameters(hyperparameters)
+    errors = []
+    # Student and seed do not change what teacher data a cell needs: check each method × variant once.
+    for method, variant in product(methods, data_variants):
+        try:
+            check_training_settings(
+                dataset=dataset,
+                student=students[0],
+                method=method,
+                data_variant=variant,
+                generation_runs=generation_runs,
+                hyperparameters=hyperparameters,
+            )
+        except ValidationError as exc:
+            errors.extend(f"{method}/{variant}: {message}" for message in exc.messages)
+    if errors:
+        raise ValidationError(errors)
+
+    generation_ids = {run.pk for run in generation_runs}
+    previous = [
+        run
+        for run in TrainingRun.objects.filter(
+            dataset=dataset, student__in=students, hyperparameters=hyperparameters
+        ).prefetch_related("generation_runs")
+        if {g.pk for g in run.generation_runs.all()} == generation_ids
+    ]
+    by_cell = {(r.student, r.method, r.data_variant, r.seed): r for r in sorted(previous, key=lambda r: r.pk)}
+    created, existing = [], []
+    with transaction.atomic():
+        for student, method, variant, seed in product(students, methods, data_variants, seeds):
+            if (student, method, variant, seed) in by_cell:
+                existing.append(by_cell[(student, method, variant, seed)])
+                continue
+            run = TrainingRun(
+                name=f"{student} {method}/{variant} seed {seed}",
+                dataset=dataset,
+                student=student,
+                method=method,
+                data_variant=variant,
+                seed=seed,
+                hyperparameters=hyperparameters,
+            )
+            created.append(
+                _save_new_run(run=run, generation_runs=generation_runs, created_by=created_by, launch=launch)
+            )
+    return GridLaunch(created=created, existing=existing)
 
 
 def launch_run(*, run: Run) -> Run:
@@ -28,6 +145,15 @@ def launch_run(*, run: Run) -> Run:
     run.save(update_fields=["status", "task_id", "error", "started_at", "finished_at", "heartbeat_at"])
     transaction.on_commit(partial(_dispatch, run_id=run.pk, queue=run.queue, task_id=run.task_id))
     return run
+
+
+def launch_created_run(*, run: Run) -> Run:
+    """Launch a run that was created without being launched."""
+    if run.status != Run.Status.CREATED:
+        raise ValueError(
+            f"run {run.pk} is {run.status}, not waiting to be launched; resume finished runs instead"
+        )
+    return launch_run(run=run)
 
 
 def relaunch_run(*, run: Run) -> Run:
@@ -116,9 +242,9 @@ def concrete_run(run_id: int) -> Run:
 
 
 def cancel_run(*, run: Run) -> bool:
-    """Cancel a queued or running run. A running job stops at its next progress report or heartbeat."""
+    """Cancel a created, queued or running run. A running job stops at its next progress report or heartbeat."""
     return bool(
-        Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE_STATUSES).update(
+        Run.objects.filter(pk=run.pk, status__in=(Run.Status.CREATED, *Run.ACTIVE_STATUSES)).update(
             status=Run.Status.CANCELLED, finished_at=timezone.now()
         )
     )

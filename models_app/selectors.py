@@ -1,0 +1,301 @@
+"""Reads that are more than a filter: what job handlers need from the store, and the results of the experiment."""
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from django.db.models import Count, F, Q
+
+from training import cqa
+from training.teacher_outputs import TeacherExplanations, explanations_from_outputs
+from training.teacher_outputs import TeacherOutput as OutputRecord
+
+from .hyperparameters import TRAINING_DEFAULTS
+from .models import (
+    OPTION_LABELS,
+    Dataset,
+    DataVariant,
+    GenerationRun,
+    InferenceRun,
+    Prediction,
+    Question,
+    Run,
+    TeacherOutput,
+    TrainingMethod,
+    TrainingRun,
+)
+
+CHANCE_ACCURACY = 1 / len(OPTION_LABELS)
+NEAR_CHANCE_MARGIN = 0.1  # mean accuracy below chance + this margin means the student learned next to nothing
+# Metrics shown first, in this order, when a run reports them; any others follow alphabetically.
+METRIC_ORDER = (
+    "consistency",
+    "counterfactual_flip_rate",
+    "flip_rate",
+    "explanation_length",
+    "length",
+    "rouge_l",
+)
+
+
+# --- What job handlers read -------------------------------------------------------------------------------
+
+
+def questions_for_split(*, dataset: Dataset, split: str) -> list[cqa.Question]:
+    """A dataset's questions of one split as the library's records, in a stable order (by id)."""
+    rows = (
+        Question.objects.filter(dataset=dataset, split=split)
+        .order_by("external_id")
+        .values_list("external_id", "text", "choices", "answer_key")
+    )
+    return [
+        cqa.Question(id=qid, question=text, choices=tuple(choices), answer_key=key)
+        for qid, text, choices, key in rows
+    ]
+
+
+def teacher_explanations(*, training_run: TrainingRun) -> dict[str, TeacherExplanations]:
+    """The teacher explanations a training run learns from, per question id, from its generation runs.
+
+    A later generation run overrides an earlier one for the same question and kind, as a later file does in
+    `training.teacher_outputs.load_teacher_explanations`.
+    """
+    rows = (
+        TeacherOutput.objects.filter(
+            generation_run__in=training_run.generation_runs.all(),
+            question__dataset_id=training_run.dataset_id,
+            question__split=Question.Split.TRAIN,
+        )
+        .order_by("generation_run__created_at", "generation_run_id", "pk")
+        .values_list("question__external_id", "kind", "option_label", "text")
+    )
+    return explanations_from_outputs(
+        OutputRecord(id=qid, kind=kind, option_label=label, text=text)
+        for qid, kind, label, text in rows.iterator()
+    )
+
+
+def stored_teacher_output_keys(*, generation_run: GenerationRun) -> set[tuple[str, str, str]]:
+    """(question id, kind, option label) of every output the run has stored: what a resumed run skips."""
+    return set(
+        TeacherOutput.objects.filter(generation_run=generation_run).values_list(
+            "question__external_id", "kind", "option_label"
+        )
+    )
+
+
+def stored_prediction_ids(*, inference_run: InferenceRun) -> set[str]:
+    """Question ids the inference run has predicted already: what a resumed run skips."""
+    return set(
+        Prediction.objects.filter(inference_run=inference_run).values_list("question__external_id", flat=True)
+    )
+
+
+def questions_missing_output_kind(
+    *, dataset: Dataset, generation_runs: Sequence[GenerationRun], kind: str
+) -> tuple[int, int, list[str]]:
+    """How many train questions have no output of `kind` in the generation runs: (missing, total, first ids)."""
+    questions = Question.objects.filter(dataset=dataset, split=Question.Split.TRAIN)
+    covered = TeacherOutput.objects.filter(
+        generation_run__in=[run.pk for run in generation_runs], kind=kind, question__dataset=dataset
+    ).values("question_id")
+    missing = questions.exclude(pk__in=covered)
+    count = missing.count()
+    examples = (
+        list(missing.order_by("external_id").values_list("external_id", flat=True)[:3]) if count else []
+    )
+    return count, questions.count(), examples
+
+
+def prediction_rows(*, inference_run: InferenceRun) -> Iterator[Prediction]:
+    """The run's predictions with their questions, by question id, streamed from the database."""
+    return (
+        Prediction.objects.filter(inference_run=inference_run)
+        .select_related("question")
+        .order_by("question__external_id")
+        .iterator(chunk_size=2000)
+    )
+
+
+# --- Results of the experiment ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Summary:
+    mean: float
+    sd: float | None  # sample SD; None with a single value
+    n: int
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> "Summary":
+        return cls(
+            mean=statistics.fmean(values),
+            sd=statistics.stdev(values) if len(values) > 1 else None,
+            n=len(values),
+        )
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One training run with the test-set result of its latest succeeded inference run."""
+
+    run: TrainingRun
+    settings: str  # hyperparameters that differ from the paper's, or "paper defaults"
+    inference_run: InferenceRun | None
+    accuracy: float | None  # share of correct stored predictions
+    n_predictions: int
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """Runs of one student × method × data variant (same dataset and settings), over seeds."""
+
+    dataset: str
+    student: str
+    settings: str
+    method: str
+    data_variant: str
+    runs: list[RunResult]
+    accuracy: Summary
+    metrics: dict[str, Summary]
+
+    @property
+    def condition_name(self) -> str:
+        return f"{self.method}/{self.data_variant}"
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted(result.run.seed for result in self.runs)
+
+    @property
+    def near_chance(self) -> bool:
+        return self.accuracy.mean < CHANCE_ACCURACY + NEAR_CHANCE_MARGIN
+
+
+@dataclass(frozen=True)
+class TrainingResults:
+    rows: list[RunResult]
+    cells: list[CellResult]
+    metric_names: list[str]
+    datasets: list[str] = field(default_factory=list)
+    chance: float = CHANCE_ACCURACY
+
+    @property
+    def tiny_students(self) -> list[str]:
+        return sorted({cell.student for cell in self.cells if "tiny" in cell.student.lower()})
+
+    @property
+    def near_chance_cells(self) -> list[CellResult]:
+        return [cell for cell in self.cells if cell.near_chance]
+
+
+def numeric_metrics(metrics: dict, prefix: str = "") -> dict[str, float]:
+    """Numeric values of a metrics dict, nested dicts flattened with dots; accuracy is counted from predictions."""
+    flat: dict[str, float] = {}
+    for name, value in metrics.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict):
+            flat.update(numeric_metrics(value, prefix=f"{key}."))
+        elif isinstance(value, int | float) and not isinstance(value, bool) and key != "accuracy":
+            flat[key] = float(value)
+    return flat
+
+
+def _metric_sort_key(name: str) -> tuple[int, str]:
+    head = name.split(".", 1)[0]
+    return (METRIC_ORDER.index(head) if head in METRIC_ORDER else len(METRIC_ORDER), name)
+
+
+def settings_label(hyperparameters: dict) -> str:
+    changed = {k: v for k, v in hyperparameters.items() if TRAINING_DEFAULTS.get(k) != v}
+    return ", ".join(
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(changed.items())
+    ) or ("paper defaults")
+
+
+def _latest_test_inference(training_runs: list[TrainingRun]) -> dict[int, InferenceRun]:
+    runs = (
+        InferenceRun.objects.filter(
+            training_run__in=training_runs, status=Run.Status.SUCCEEDED, split=Question.Split.VALIDATION
+        )
+        .annotate(
+            n_predictions=Count("predictions"),
+            n_correct=Count("predictions", filter=Q(predictions__correct=True)),
+        )
+        .order_by("training_run_id", F("finished_at").desc(nulls_last=True), "-pk")
+    )
+    latest: dict[int, InferenceRun] = {}
+    for run in runs:
+        latest.setdefault(run.training_run_id, run)
+    return latest
+
+
+def training_results(*, dataset: Dataset | None = None) -> TrainingResults:
+    """Every training run with its test accuracy and metrics, and mean ± SD over seeds per cell."""
+    training_runs = list(
+        TrainingRun.objects.select_related("dataset")
+        .prefetch_related("generation_runs")
+        .filter(**({"dataset": dataset} if dataset else {}))
+    )
+    method_order = {value: i for i, value in enumerate(TrainingMethod.values)}
+    variant_order = {value: i for i, value in enumerate(DataVariant.values)}
+    training_runs.sort(
+        key=lambda r: (
+            r.dataset.name,
+            r.student,
+            method_order.get(r.method, 99),
+            variant_order.get(r.data_variant, 99),
+            r.seed,
+            r.pk,
+        )
+    )
+    latest = _latest_test_inference(training_runs)
+
+    rows = []
+    for run in training_runs:
+        inference = latest.get(run.pk)
+        n = inference.n_predictions if inference else 0
+        rows.append(
+            RunResult(
+                run=run,
+                settings=settings_label(run.hyperparameters),
+                inference_run=inference,
+                accuracy=inference.n_correct / n if n else None,
+                n_predictions=n,
+                metrics=numeric_metrics(inference.metrics) if inference else {},
+            )
+        )
+
+    groups: dict[tuple, list[RunResult]] = defaultdict(list)
+    for row in rows:
+        if row.accuracy is not None:
+            groups[
+                (row.run.dataset.name, row.run.student, row.settings, row.run.method, row.run.data_variant)
+            ].append(row)
+    cells = []
+    for (dataset_name, student, settings, method, variant), results in groups.items():
+        metric_values: dict[str, list[float]] = defaultdict(list)
+        for result in results:
+            for name, value in result.metrics.items():
+                metric_values[name].append(value)
+        cells.append(
+            CellResult(
+                dataset=dataset_name,
+                student=student,
+                settings=settings,
+                method=method,
+                data_variant=variant,
+                runs=results,
+                accuracy=Summary.of([result.accuracy for result in results]),
+                metrics={name: Summary.of(values) for name, values in metric_values.items()},
+            )
+        )
+    metric_names = sorted({name for row in rows for name in row.metrics}, key=_metric_sort_key)
+    return TrainingResults(
+        rows=rows,
+        cells=cells,
+        metric_names=metric_names,
+        datasets=sorted({run.dataset.name for run in training_runs}),
+    )
