@@ -2,7 +2,8 @@
 
     from studies.analysis import build_report, read_ratings_csv
     report = build_report(read_ratings_csv("ratings.csv"), None, Path("report/"))
-    print("\n".join(report.summary))
+    for heading, lines in report.summary.items():
+        print(heading, *lines, sep="\n")
 
 or `python -m studies.analysis ratings.csv [--accuracy runs.csv] --out report/`.
 """

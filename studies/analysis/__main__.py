@@ -66,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print("\n".join(report.summary))
+    for heading, lines in report.summary.items():
+        print(f"\n== {heading} ==")
+        print("\n".join(lines))
     print(
         f"\nReport: {report.files['report.html']} and {report.files['report.md']}; tables in {args.out / 'tables'}"
     )

@@ -35,7 +35,7 @@ class AccuracyAnalysis:
     anova: pd.DataFrame  # data_variant, term, sum_sq, df, F, p, statement
     tukey: pd.DataFrame  # data_variant, student, method_a, method_b, difference (b - a), p_adj, ci, reject
     students: list[str]
-    summary: list[str] = field(default_factory=list)
+    summary: dict[str, list[str]] = field(default_factory=dict)  # result lines by section
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {
@@ -72,10 +72,12 @@ def analyze_accuracy(accuracy: pd.DataFrame, *, alpha: float = 0.05) -> Accuracy
         .reset_index()
     )
     summary = [
-        f"{r.method}/{r.data_variant}, {r.student}: accuracy {r.mean:.1%} ± {r.sd:.1%} (SD over {r.n} seeds)"
-        + (f", {r.outliers} outlier run(s) flagged" if r.outliers else "")
+        f"{condition}: "
+        + ", ".join(f"{r.student} {r.mean:.1%} ± {r.sd:.1%} (n = {r.n})" for r in group.itertuples())
         + "."
-        for r in cells.itertuples()
+        for condition, group in cells.assign(condition=cells["method"] + "/" + cells["data_variant"]).groupby(
+            "condition", sort=False
+        )
     ]
     flagged = runs[runs["outlier"]]
     if len(flagged):
@@ -105,7 +107,12 @@ def analyze_accuracy(accuracy: pd.DataFrame, *, alpha: float = 0.05) -> Accuracy
     if len(tukey_table) and not tukey_table["reject"].any():
         summary.append("Tukey HSD finds no significant difference between methods at any student size.")
     return AccuracyAnalysis(
-        runs=runs, cells=cells, anova=anova_table, tukey=tukey_table, students=students, summary=summary
+        runs=runs,
+        cells=cells,
+        anova=anova_table,
+        tukey=tukey_table,
+        students=students,
+        summary={"Accuracy (mean ± SD over seeds)": summary},
     )
 
 

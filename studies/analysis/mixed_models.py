@@ -87,6 +87,7 @@ def mixed_models(
         )
         table = pairwise_contrasts(result, names, conditions, reference, alpha=alpha)
         table.insert(0, "outcome", outcome)
+        table["converged"] = bool(result.converged)
         table["statement"] = [_lmm_statement(row, alpha) for row in table.itertuples()]
         pair_tables.append(table)
         participant_var, question_var = (float(v) for v in result.vcomp)
@@ -129,6 +130,11 @@ def _lmm_statement(row, alpha: float) -> str:
             -row.ci_low,
         )
     where = outcome_phrase(row.outcome)
+    if not row.converged:
+        return (
+            f"Mixed model: no conclusion on {row.condition_a} vs {row.condition_b} {where}, "
+            f"the fit did not converge ({row.difference:+.2f} points, {p_text(row.p_holm, 'p_holm')})."
+        )
     if row.p_holm < alpha:
         return (
             f"Mixed model: {higher} is rated {diff:.2f} points higher {where} than {lower} "

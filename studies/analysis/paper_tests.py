@@ -31,7 +31,7 @@ def kruskal_wallis(long: pd.DataFrame, conditions: list[str], *, alpha: float) -
         h, p = stats.kruskal(*samples)
         n = sum(len(s) for s in samples)
         df = len(conditions) - 1
-        result = f"H({df}) = {h:.2f}, {p_text(p)}, epsilon^2 = {h / (n - 1):.3f}, n = {n}"
+        result = f"H({df}) = {h:.2f}, {p_text(p)}, ε² = {h / (n - 1):.3f}, n = {n}"
         statement = (
             f"Conditions differ {outcome_phrase(outcome)} (Kruskal-Wallis {result})."
             if p < alpha
@@ -118,7 +118,7 @@ def ols_quality(long: pd.DataFrame, conditions: list[str], reference: str, *, al
     table["term"] = table["term"].replace({"const": f"intercept ({reference}, length 0)"})
     statements = []
     for row in table.itertuples():
-        detail = f"OLS, {p_text(row.p)}, n = {int(fit.nobs)}, R^2 = {fit.rsquared:.3f}"
+        detail = f"OLS, {p_text(row.p)}, n = {int(fit.nobs)}, R² = {fit.rsquared:.3f}"
         if row.term == length_term:
             direction = "higher" if row.estimate > 0 else "lower"
             statements.append(

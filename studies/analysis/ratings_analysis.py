@@ -34,7 +34,7 @@ class RatingsAnalysis:
     mixed_variance: pd.DataFrame
     ordinal: pd.DataFrame
     agreement: pd.DataFrame
-    summary: list[str] = field(default_factory=list)
+    summary: dict[str, list[str]] = field(default_factory=dict)  # result lines by section, in reading order
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by the file name it is written under (without .csv)."""
@@ -99,37 +99,57 @@ def analyze_ratings(
         )
 
     long = observations(kept, scale_order)
-    kw = kruskal_wallis(long, order, alpha=alpha)
-    pairwise = dunn_with_vda(long, order, alpha=alpha)
+    spread = long.groupby("outcome", observed=True)["value"].nunique()
+    constant = [str(o) for o in spread.index if spread[o] < 2]
+    if len(constant) == len(spread):
+        raise InputError(source, ["every rating has the same value: there is nothing to compare"])
+    tested = long[~long["outcome"].isin(constant)]
+    kw = kruskal_wallis(tested, order, alpha=alpha)
+    pairwise = dunn_with_vda(tested, order, alpha=alpha)
     ols = ols_quality(long, order, reference, alpha=alpha)
-    mixed = mixed_models(long, order, reference, alpha=alpha)
-    ordinal = ordinal_check(long, order, reference, alpha=alpha)
-    agreement = krippendorff_alpha(kept, scale_order, scale_range)
+    mixed = mixed_models(tested, order, reference, alpha=alpha)
+    ordinal = ordinal_check(tested, order, reference, alpha=alpha)
+    agreement = krippendorff_alpha(kept, [s for s in scale_order if s not in constant], scale_range)
 
-    summary = list(excluded.lines)
+    data_lines = list(excluded.lines)
+    data_lines += [
+        f"Every rating on {o} is {long.loc[long['outcome'] == o, 'value'].iloc[0]:g}: no test can compare "
+        "conditions on it, so it is left out of the tests and agreement (it stays in the descriptives)."
+        for o in constant
+    ]
     if missing:
-        summary.append(f"No ratings in condition(s) {', '.join(missing)}; left out of the analysis.")
+        data_lines.append(f"No ratings in condition(s) {', '.join(missing)}; left out of the analysis.")
     items = long[long["outcome"] == QUALITY]
-    summary.append(
+    data_lines.append(
         f"{len(kept)} ratings of {len(items)} items (a question in a condition) by {kept['participant_id'].nunique()} "
         f"participants, {len(order)} conditions, {len(scale_order)} scales; quality = a participant's mean over "
         f"the scales for one item; reference condition {reference}; alpha = {alpha}."
     )
-    summary += list(kw["statement"])
-    summary += _significant_or_count(pairwise, pairwise["p_holm"] < alpha, "Dunn's test")
-    summary += [s for s in ols["statement"] if s]
-    summary += _significant_or_count(mixed.pairs, mixed.pairs["p_holm"] < alpha, "the mixed model")
-    summary += _clustering_lines(mixed.variance)
-    summary += _paper_vs_mixed(pairwise, mixed.pairs, alpha)
     changed = ordinal[ordinal["conclusion_changes"]]
-    summary += (
-        list(changed["statement"])
+    summary = {
+        "Data and exclusions": data_lines,
+        "The paper's tests (ratings treated as independent)": [
+            *kw["statement"],
+            *_significant_or_count(pairwise, pairwise["p_holm"] < alpha, "Dunn's test"),
+            *[s for s in ols["statement"] if s],
+        ],
+        "Mixed models (random intercepts for participant and question)": [
+            *_significant_or_count(
+                converged_pairs := mixed.pairs[mixed.pairs["converged"]],
+                converged_pairs["p_holm"] < alpha,
+                "the mixed model",
+            ),
+            *_clustering_lines(mixed.variance),
+            *_paper_vs_mixed(pairwise, mixed.pairs, alpha),
+        ],
+        "Ordinal view": list(changed["statement"])
         if len(changed)
         else [
-            "Ordinal view (proportional-odds, clustered by participant) agrees with the linear view on every pair of every scale."
-        ]
-    )
-    summary += list(agreement["statement"])
+            "The proportional-odds view (clustered by participant) agrees with the linear view on every pair of "
+            "every scale."
+        ],
+        "Agreement": list(agreement["statement"]),
+    }
     return RatingsAnalysis(
         conditions=order,
         scales=scale_order,
@@ -163,19 +183,27 @@ def _significant_or_count(table: pd.DataFrame, significant: pd.Series, test: str
 def _clustering_lines(variance: pd.DataFrame) -> list[str]:
     lines = []
     for row in variance.itertuples():
-        lines.append(
-            f"Variance in {row.outcome}: participants "
-            f"{row.participant_share:.0%}, questions {row.question_share:.0%}, the rest residual"
-            + ("" if row.converged and not row.notes else f" (fit notes: {row.notes or 'did not converge'})")
-            + "."
+        line = (
+            f"Variance in {row.outcome}: participants {row.participant_share:.0%}, "
+            f"questions {row.question_share:.0%}, the rest residual"
         )
+        if not row.converged:
+            line += (
+                ". The fit did not converge, so its tests are not stated as conclusions here "
+                "(numbers and warnings in the mixed-model tables)"
+            )
+        elif row.notes:
+            line += " (the fit raised warnings, listed in mixed_variance_components.csv)"
+        lines.append(line + ".")
     return lines
 
 
 def _paper_vs_mixed(pairwise: pd.DataFrame, mixed_pairs: pd.DataFrame, alpha: float) -> list[str]:
     """Pairs on which treating ratings as independent (the paper) and the mixed model disagree."""
     key = ["outcome", "condition_a", "condition_b"]
-    both = pairwise[[*key, "p_bonferroni"]].merge(mixed_pairs[[*key, "p_holm"]], on=key)
+    both = pairwise[[*key, "p_bonferroni"]].merge(
+        mixed_pairs.loc[mixed_pairs["converged"], [*key, "p_holm"]], on=key
+    )
     disagree = both[(both["p_bonferroni"] < alpha) != (both["p_holm"] < alpha)]
     if disagree.empty:
         return [

@@ -43,7 +43,7 @@ class Report:
     ratings: RatingsAnalysis | None
     accuracy: AccuracyAnalysis | None
     tables: dict[str, pd.DataFrame]
-    summary: list[str]
+    summary: dict[str, list[str]]  # result lines by section
     files: dict[str, Path] = field(default_factory=dict)  # name -> path, for every file written
 
 
@@ -87,11 +87,11 @@ def build_report(
     out_dir = Path(out_dir)
     files: dict[str, Path] = {}
     tables: dict[str, pd.DataFrame] = {}
-    summary: list[str] = []
+    summary: dict[str, list[str]] = {}
     for analysis in (ratings_analysis, accuracy_analysis):
         if analysis is not None:
             tables.update(analysis.tables())
-            summary += analysis.summary
+            summary.update(analysis.summary)
     (out_dir / "tables").mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
         files[f"{name}.csv"] = out_dir / "tables" / f"{name}.csv"
@@ -197,7 +197,7 @@ def _cell(value: object, column: str) -> str:
 
 def _markdown(
     title: str,
-    summary: list[str],
+    summary: dict[str, list[str]],
     sections: list[_Section],
     tables: dict[str, pd.DataFrame],
     files: dict[str, Path],
@@ -211,7 +211,8 @@ def _markdown(
         "## Key results",
         "",
     ]
-    out += [f"- {line}" for line in summary]
+    for heading, lines in summary.items():
+        out += [f"### {heading}", "", *[f"- {line}" for line in lines], ""]
     for section in sections:
         out += ["", f"## {section.heading}", ""]
         if section.plot and section.plot in files:
@@ -233,7 +234,7 @@ def _markdown(
 
 def _html(
     title: str,
-    summary: list[str],
+    summary: dict[str, list[str]],
     sections: list[_Section],
     tables: dict[str, pd.DataFrame],
     files: dict[str, Path],
@@ -242,7 +243,14 @@ def _html(
         f"<h1>{html.escape(title)}</h1>",
         f"<p class='meta'>Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by studies.analysis.</p>",
     ]
-    body += ["<h2>Key results</h2>", "<ul>", *[f"<li>{html.escape(line)}</li>" for line in summary], "</ul>"]
+    body.append("<h2>Key results</h2>")
+    for heading, lines in summary.items():
+        body += [
+            f"<h3>{html.escape(heading)}</h3>",
+            "<ul>",
+            *[f"<li>{html.escape(line)}</li>" for line in lines],
+            "</ul>",
+        ]
     for section in sections:
         body.append(f"<h2>{html.escape(section.heading)}</h2>")
         if section.plot and section.plot in files:
@@ -258,12 +266,15 @@ def _html(
             body.append(
                 f"<p class='meta'>Table: <a href='tables/{section.table}.csv'>tables/{section.table}.csv</a></p>"
             )
-        if section.lines:
-            body += ["<ul>", *[f"<li>{html.escape(line)}</li>" for line in section.lines if line], "</ul>"]
+        lines = [f"<li>{html.escape(line)}</li>" for line in section.lines if line]
+        if section.table and len(lines) > 3:
+            body += ["<details><summary>Every result in words</summary><ul>", *lines, "</ul></details>"]
+        elif lines:
+            body += ["<ul>", *lines, "</ul>"]
     style = (
         "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}"
         "table.results{border-collapse:collapse;font-size:0.85em;margin:0.5em 0}"
-        "table.results th,table.results td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:right}"
+        "table.results th,table.results td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}"
         "table.results th{background:#f3f3f3}img{max-width:100%}.meta{color:#666;font-size:0.85em}"
         "li{margin:0.2em 0}"
     )

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from studies.analysis import RatingModel, analyze_ratings, simulate_ratings
+from studies.analysis import RatingModel, analyze_accuracy, analyze_ratings, simulate_ratings
 from studies.analysis.simulation import DEFAULT_RATING_MODEL
 
 CONDITIONS = ["counterfactual/unrevised", "multitask/unrevised", "multitask_counterfactual/revised"]
@@ -53,3 +53,8 @@ def accuracy_runs() -> pd.DataFrame:
         (runs["method"] == "standard") & (runs["student"] == "t5-small") & (runs["seed"] == 5), "accuracy"
     ] = 0.30
     return runs
+
+
+@pytest.fixture(scope="session")
+def accuracy_analysis(accuracy_runs):
+    return analyze_accuracy(accuracy_runs)

@@ -167,3 +167,20 @@ def test_importing_the_package_needs_no_django():
     code = "import sys, studies.analysis; assert not [m for m in sys.modules if m.startswith('django')]"
     env = {"PATH": "/usr/bin:/bin"}
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[3], env=env)
+
+
+def test_typed_rows_as_from_the_database_are_accepted(ratings):
+    typed = ratings.assign(
+        value=ratings["value"].astype(int),
+        position=ratings["position"].astype(int),
+        explanation_chars=ratings["explanation_chars"].astype(int),
+        answer_correct=[None, True, False] * (len(ratings) // 3),
+        attention_check=False,
+        test_response=False,
+        training_run_id=[None] * len(ratings),
+        seed=[3] * len(ratings),
+    )
+    valid = validate_ratings(typed)
+    assert valid["answer_correct"].isna().sum() == len(ratings) // 3
+    assert valid["training_run_id"].isna().all() and (valid["seed"] == 3).all()
+    assert valid["value"].dtype == int

@@ -72,7 +72,9 @@ def test_ordinal_view_agrees_on_a_clear_effect(effect_analysis):
     assert not ordinal["conclusion_changes"].any()
     better_first = ordinal[ordinal["condition_b"] == BETTER]
     assert (better_first["ordinal_log_odds"] < 0).all() and (better_first["ordinal_p_holm"] < 0.05).all()
-    assert any(line.startswith("Ordinal view (proportional-odds") for line in effect_analysis.summary)
+    assert effect_analysis.summary["Ordinal view"][0].startswith(
+        "The proportional-odds view (clustered by participant) agrees"
+    )
 
 
 def test_null_data_gives_false_positives_at_the_nominal_rate():
@@ -139,3 +141,17 @@ def test_study_scales_with_their_own_names_and_range():
     assert analysis.scales == ["clarity", "trust", "novelty"]
     assert list(analysis.agreement["scale"]) == ["clarity", "trust", "novelty"]
     assert analysis.conditions == sorted(CONDITIONS)
+
+
+def test_a_scale_without_variation_is_reported_not_tested():
+    ratings = small_study(n_participants=6, seed=3)
+    ratings.loc[ratings["scale"] == "plausibility", "value"] = 3
+    analysis = analyze_ratings(ratings)
+    assert (
+        "Every rating on plausibility is 3: no test can compare conditions on it"
+        in analysis.summary["Data and exclusions"][1]
+    )
+    assert "plausibility" not in set(analysis.kruskal_wallis["outcome"]) | set(
+        analysis.mixed_pairs["outcome"]
+    )
+    assert "plausibility" in set(analysis.descriptives["outcome"])

@@ -7,7 +7,6 @@ import scikit_posthocs
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from studies.analysis import analyze_accuracy
 from studies.analysis.agreement import krippendorff_alpha
 from studies.analysis.descriptives import QUALITY, observations
 from studies.analysis.design import holm
@@ -142,8 +141,8 @@ def test_krippendorff_alpha_reproduces_krippendorffs_published_example():
     assert table.loc[0, "units_rated_twice_or_more"] == 11
 
 
-def test_tukey_hsd_matches_scipy(accuracy_runs):
-    analysis = analyze_accuracy(accuracy_runs)
+def test_tukey_hsd_matches_scipy(accuracy_runs, accuracy_analysis):
+    analysis = accuracy_analysis
     cell = accuracy_runs[
         (accuracy_runs["data_variant"] == "revised") & (accuracy_runs["student"] == "t5-large")
     ]
@@ -160,8 +159,8 @@ def test_tukey_hsd_matches_scipy(accuracy_runs):
         )  # b - a; scipy gives a - b
 
 
-def test_anova_matches_sums_of_squares_by_hand(accuracy_runs):
-    analysis = analyze_accuracy(accuracy_runs)
+def test_anova_matches_sums_of_squares_by_hand(accuracy_runs, accuracy_analysis):
+    analysis = accuracy_analysis
     data = accuracy_runs[accuracy_runs["data_variant"] == "revised"]
     grand = data["accuracy"].mean()
     cell = data.groupby(["method", "student"])["accuracy"]
@@ -176,8 +175,8 @@ def test_anova_matches_sums_of_squares_by_hand(accuracy_runs):
     assert row["p"] == pytest.approx(stats.f.sf(f_method, 2, df_error), rel=1e-9)
 
 
-def test_outliers_follow_the_1_5_iqr_rule_and_are_kept(accuracy_runs):
-    analysis = analyze_accuracy(accuracy_runs)
+def test_outliers_follow_the_1_5_iqr_rule_and_are_kept(accuracy_runs, accuracy_analysis):
+    analysis = accuracy_analysis
     cell = accuracy_runs[
         (accuracy_runs["method"] == "standard")
         & (accuracy_runs["student"] == "t5-small")
@@ -189,7 +188,7 @@ def test_outliers_follow_the_1_5_iqr_rule_and_are_kept(accuracy_runs):
     assert expected == 1
     assert len(flagged) == 2 and set(flagged["accuracy"]) == {0.30}  # the diverged run, in both data variants
     assert len(analysis.runs) == len(accuracy_runs)  # flagged, not dropped
-    assert any("seed 5 at 30.0%" in line for line in analysis.summary)
+    assert any("seed 5 at 30.0%" in line for line in analysis.summary["Accuracy (mean ± SD over seeds)"])
     cells = analysis.cells.set_index(["method", "data_variant", "student"])
     assert cells.loc[("standard", "revised", "t5-small"), "mean"] == pytest.approx(cell.mean())
     assert cells.loc[("standard", "revised", "t5-small"), "sd"] == pytest.approx(cell.std(ddof=1))
