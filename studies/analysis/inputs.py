@@ -123,7 +123,9 @@ def _numbers(checker: _Checker, column: pd.Series, name: str, *, required: pd.Se
     numbers = pd.to_numeric(text.where(text != "", None), errors="coerce")
     checker.flag((text != "") & numbers.isna(), text, f"column '{name}': not a number")
     checker.flag((text == "") & required, text, f"column '{name}': empty")
-    return numbers.astype(float)
+    infinite = np.isinf(numbers.astype(float))
+    checker.flag(infinite, text, f"column '{name}': not a finite number")
+    return numbers.astype(float).mask(infinite)
 
 
 def _whole_numbers(

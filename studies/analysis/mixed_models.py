@@ -160,9 +160,11 @@ def ordinal_check(long: pd.DataFrame, conditions: list[str], reference: str, *, 
             cov_type="cluster", cov_kwds=clusters
         )
         levels = np.unique(data["value"], return_inverse=True)[1]
-        ordinal = OrderedModel(levels, exog, distr="logit").fit(
-            method="bfgs", disp=False, cov_type="cluster", cov_kwds=clusters, maxiter=200
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ordinal = OrderedModel(levels, exog, distr="logit").fit(
+                method="bfgs", disp=False, cov_type="cluster", cov_kwds=clusters, maxiter=200
+            )
         lin = pairwise_contrasts(linear, list(linear.params.index), conditions, reference, alpha=alpha)
         ordl = pairwise_contrasts(ordinal, list(ordinal.params.index), conditions, reference, alpha=alpha)
         table = pd.DataFrame(
@@ -175,12 +177,15 @@ def ordinal_check(long: pd.DataFrame, conditions: list[str], reference: str, *, 
                 "ordinal_log_odds": ordl["difference"],
                 "ordinal_p_holm": ordl["p_holm"],
                 "ordinal_converged": bool(ordinal.mle_retvals.get("converged", True)),
+                "ordinal_notes": "; ".join(sorted({str(w.message).splitlines()[0] for w in caught})),
             }
         )
         linear_sig = table["linear_p_holm"] < alpha
         ordinal_sig = table["ordinal_p_holm"] < alpha
         opposite = np.sign(table["linear_difference"]) != np.sign(table["ordinal_log_odds"])
-        table["conclusion_changes"] = (linear_sig != ordinal_sig) | (linear_sig & ordinal_sig & opposite)
+        table["conclusion_changes"] = table["ordinal_converged"] & (
+            (linear_sig != ordinal_sig) | (linear_sig & ordinal_sig & opposite)
+        )
         table["statement"] = [_ordinal_statement(row, alpha) for row in table.itertuples()]
         tables.append(table)
     return pd.concat(tables, ignore_index=True)

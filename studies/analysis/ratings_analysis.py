@@ -126,6 +126,7 @@ def analyze_ratings(
         f"the scales for one item; reference condition {reference}; alpha = {alpha}."
     )
     changed = ordinal[ordinal["conclusion_changes"]]
+    unfitted = sorted(set(ordinal.loc[~ordinal["ordinal_converged"], "outcome"]))
     summary = {
         "Data and exclusions": data_lines,
         "The paper's tests (ratings treated as independent)": [
@@ -142,11 +143,19 @@ def analyze_ratings(
             *_clustering_lines(mixed.variance),
             *_paper_vs_mixed(pairwise, mixed.pairs, alpha),
         ],
-        "Ordinal view": list(changed["statement"])
-        if len(changed)
-        else [
-            "The proportional-odds view (clustered by participant) agrees with the linear view on every pair of "
-            "every scale."
+        "Ordinal view": [
+            *(
+                changed["statement"]
+                if len(changed)
+                else [
+                    "The proportional-odds view (clustered by participant) agrees with the linear view on every "
+                    f"pair of every scale{' it could fit' if unfitted else ''}."
+                ]
+            ),
+            *[
+                f"The proportional-odds model of {o} did not converge; no ordinal view of it."
+                for o in unfitted
+            ],
         ],
         "Agreement": list(agreement["statement"]),
     }

@@ -63,11 +63,13 @@ def test_non_numeric_and_fractional_values_are_named(ratings, tmp_path):
     ratings.loc[0, "value"] = "four"
     ratings.loc[1, "value"] = "3.5"
     ratings.loc[2, "explanation_chars"] = "long"
+    ratings.loc[3, "seconds_on_item"] = "inf"
     message = error_of(write(ratings, tmp_path))
     assert "column 'value': not a number: line 2 ('four')" in message
     assert "column 'value': not a whole number: line 3 ('3.5')" in message
     assert "column 'explanation_chars': not a number: line 4 ('long')" in message
-    assert message.count("\n- ") == 3  # every problem listed at once
+    assert "column 'seconds_on_item': not a finite number: line 5 ('inf')" in message
+    assert message.count("\n- ") == 4  # every problem listed at once
 
 
 def test_misspelt_optional_column_is_not_silently_ignored(ratings, tmp_path):
