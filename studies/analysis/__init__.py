@@ -23,7 +23,7 @@ from .inputs import (
     validate_ratings,
 )
 from .plots import plot_accuracy, plot_power_curve, plot_ratings
-from .power import PowerResult, participants_for_power, simulated_power
+from .power import PowerResult, a_for_difference, difference_for_a, participants_for_power, simulated_power
 from .ratings_analysis import RatingsAnalysis, analyze_ratings
 from .report import Report, build_report
 from .simulation import PlannedDesign, RatingModel, simulate_ratings
@@ -42,9 +42,11 @@ __all__ = [
     "RatingModel",
     "RatingsAnalysis",
     "Report",
+    "a_for_difference",
     "analyze_accuracy",
     "analyze_ratings",
     "build_report",
+    "difference_for_a",
     "participants_for_power",
     "plot_accuracy",
     "plot_power_curve",

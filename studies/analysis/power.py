@@ -9,9 +9,9 @@ rounded and clipped). Each simulated study is analysed as the paper does, treati
 - `kruskal_wallis`: the omnibus Kruskal-Wallis test across conditions.
 
 The outcome is one scale or quality (the mean of the design's scales for an item). A mixed model of the same
-within-participant design removes the participant variance and so has at least this power; it is not simulated
-because one fit takes about a second. The same seed gives every participant count the same random draws, so the
-power curve is smooth and the answer reproducible.
+within-participant design removes the participant variance and so usually has more power; it is not simulated
+because one fit takes about a second. A fixed seed makes the answer reproducible; the curve carries the 95%
+simulation interval of each estimate, so the Monte Carlo error is visible.
 """
 
 from __future__ import annotations
@@ -36,9 +36,8 @@ _VALUES_PER_CHUNK = 2_000_000  # simulated ratings held in memory at once
 
 @dataclass(frozen=True)
 class PowerResult:
-    participants: (
-        int | None
-    )  # the smallest number reaching the target power; None: not within max_participants
+    # The smallest number of participants reaching the target power; None when not within max_participants.
+    participants: int | None
     power: float  # estimated power at `participants` (or at max_participants when not reached)
     difference: float  # latent shift of the better condition, in scale points
     a: float  # the Vargha-Delaney A this shift gives on the outcome
@@ -71,8 +70,18 @@ def _outcome_values(
     return values.mean(axis=-1).reshape(n_simulations, -1), condition.reshape(-1)
 
 
-def _a_of_difference(design: PlannedDesign, model: RatingModel, difference: float, outcome: Outcome) -> float:
-    """A of the better condition over another, on independent simulated outcome values (as the analysis computes it)."""
+def a_for_difference(
+    design: PlannedDesign,
+    difference: float,
+    *,
+    outcome: Outcome = "scale",
+    model: RatingModel = DEFAULT_RATING_MODEL,
+) -> float:
+    """Vargha-Delaney A of the better condition over another for a latent shift of `difference` scale points.
+
+    Computed as the analysis computes it, over all rated values of the two conditions, on a large simulated
+    sample with a fixed seed (so it is a smooth, increasing function of the shift).
+    """
     rng = np.random.default_rng(SEED)
     values, condition = _outcome_values(
         design, model, difference, 4000 // design.items_per_condition + 1, 1, outcome, rng
@@ -88,11 +97,15 @@ def difference_for_a(
     if not 0.5 < a < 1.0:
         raise ValueError(f"A = {a}: an expected difference as A must lie between 0.5 and 1")
     low, high = 0.0, float(design.scale_range[1] - design.scale_range[0])
-    if _a_of_difference(design, model, high, outcome) < a:
+    if a_for_difference(design, high, outcome=outcome, model=model) < a:
         raise ValueError(f"A = {a} is out of reach on a {design.scale_range} scale with this rating model")
     for _ in range(30):
         middle = (low + high) / 2
-        low, high = (middle, high) if _a_of_difference(design, model, middle, outcome) < a else (low, middle)
+        low, high = (
+            (middle, high)
+            if a_for_difference(design, middle, outcome=outcome, model=model) < a
+            else (low, middle)
+        )
     return (low + high) / 2
 
 
@@ -179,7 +192,7 @@ def participants_for_power(
         difference = difference_for_a(design, a, outcome=outcome, model=model)
     elif difference <= 0:
         raise ValueError(f"difference = {difference}: the expected difference must be above 0 scale points")
-    a_value = _a_of_difference(design, model, difference, outcome)
+    a_value = a_for_difference(design, difference, outcome=outcome, model=model)
     powers: dict[int, float] = {}
 
     def power_at(n: int) -> float:

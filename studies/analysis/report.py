@@ -68,6 +68,8 @@ def build_report(
     """
     if ratings is None and accuracy is None:
         raise ValueError("nothing to analyse: give a ratings table, an accuracy table or both")
+    # Accuracy first: it is quick, so a malformed accuracy file is reported before the slow ratings models run.
+    accuracy_analysis = analyze_accuracy(accuracy, alpha=alpha) if accuracy is not None else None
     ratings_analysis = (
         analyze_ratings(
             ratings,
@@ -82,13 +84,12 @@ def build_report(
         if ratings is not None
         else None
     )
-    accuracy_analysis = analyze_accuracy(accuracy, alpha=alpha) if accuracy is not None else None
 
     out_dir = Path(out_dir)
     files: dict[str, Path] = {}
     tables: dict[str, pd.DataFrame] = {}
     summary: dict[str, list[str]] = {}
-    for analysis in (ratings_analysis, accuracy_analysis):
+    for analysis in (ratings_analysis, accuracy_analysis):  # ratings sections first
         if analysis is not None:
             tables.update(analysis.tables())
             summary.update(analysis.summary)

@@ -3,7 +3,7 @@
 import pytest
 
 from studies.analysis import PlannedDesign, RatingModel, participants_for_power, simulated_power
-from studies.analysis.power import _a_of_difference, difference_for_a
+from studies.analysis.power import a_for_difference, difference_for_a
 
 from .conftest import INDEPENDENT
 
@@ -55,7 +55,7 @@ def test_quality_over_more_scales_needs_fewer_participants():
 def test_difference_given_as_a_is_converted_consistently():
     model = RatingModel()
     shift = difference_for_a(DESIGN, 0.6, model=model)
-    assert _a_of_difference(DESIGN, model, shift, "scale") == pytest.approx(0.6, abs=0.005)
+    assert a_for_difference(DESIGN, shift, model=model) == pytest.approx(0.6, abs=0.005)
     result = participants_for_power(DESIGN, a=0.6, n_simulations=200)
     assert result.a == pytest.approx(0.6, abs=0.005) and result.difference == pytest.approx(shift)
 
