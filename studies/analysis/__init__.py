@@ -1,0 +1,60 @@
+"""Statistics for human-grounded studies and training runs; plain Python (no Django), so it runs on a CSV from anywhere.
+
+    from studies.analysis import build_report, read_ratings_csv
+    report = build_report(read_ratings_csv("ratings.csv"), None, Path("report/"))
+    for heading, lines in report.summary.items():
+        print(heading, *lines, sep="\n")
+
+or `python -m studies.analysis ratings.csv [--accuracy runs.csv] --out report/`.
+"""
+
+from .accuracy import AccuracyAnalysis, analyze_accuracy
+from .exclusions import ANALYSED_STATUSES
+from .inputs import (
+    ACCURACY_COLUMNS,
+    DEFAULT_SCALE_RANGE,
+    PARTICIPANT_STATUSES,
+    RATINGS_COLUMNS,
+    REQUIRED_RATINGS_COLUMNS,
+    InputError,
+    read_accuracy_csv,
+    read_ratings_csv,
+    validate_accuracy,
+    validate_ratings,
+)
+from .plots import plot_accuracy, plot_power_curve, plot_ratings
+from .power import PowerResult, a_for_difference, difference_for_a, participants_for_power, simulated_power
+from .ratings_analysis import RatingsAnalysis, analyze_ratings
+from .report import Report, build_report
+from .simulation import PlannedDesign, RatingModel, simulate_ratings
+
+__all__ = [
+    "ACCURACY_COLUMNS",
+    "ANALYSED_STATUSES",
+    "DEFAULT_SCALE_RANGE",
+    "PARTICIPANT_STATUSES",
+    "RATINGS_COLUMNS",
+    "REQUIRED_RATINGS_COLUMNS",
+    "AccuracyAnalysis",
+    "InputError",
+    "PlannedDesign",
+    "PowerResult",
+    "RatingModel",
+    "RatingsAnalysis",
+    "Report",
+    "a_for_difference",
+    "analyze_accuracy",
+    "analyze_ratings",
+    "build_report",
+    "difference_for_a",
+    "participants_for_power",
+    "plot_accuracy",
+    "plot_power_curve",
+    "plot_ratings",
+    "read_accuracy_csv",
+    "read_ratings_csv",
+    "simulate_ratings",
+    "simulated_power",
+    "validate_accuracy",
+    "validate_ratings",
+]

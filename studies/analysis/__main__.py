@@ -1,0 +1,79 @@
+"""python -m studies.analysis ratings.csv [--accuracy runs.csv] --out report/"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .exclusions import ANALYSED_STATUSES
+from .inputs import DEFAULT_SCALE_RANGE, PARTICIPANT_STATUSES, InputError, read_accuracy_csv, read_ratings_csv
+from .ratings_analysis import ALPHA
+from .report import build_report
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m studies.analysis",
+        description="Analyse a study's ratings export (and training-run accuracies): tables as CSV, plots, "
+        "a Markdown and an HTML report, and the key numbers printed.",
+    )
+    p.add_argument("ratings", type=Path, help="the study's ratings CSV (one row per rating and scale)")
+    p.add_argument(
+        "--accuracy", type=Path, help="accuracy CSV: method, data_variant, student, seed, accuracy (0-1)"
+    )
+    p.add_argument("--out", type=Path, required=True, help="folder for the report (created if needed)")
+    p.add_argument(
+        "--reference", help="reference condition of the regressions (default: the first condition)"
+    )
+    p.add_argument(
+        "--conditions",
+        help="comma-separated conditions of the study, in display order; any other is an error",
+    )
+    p.add_argument(
+        "--scale-range",
+        type=int,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        default=DEFAULT_SCALE_RANGE,
+        help="the range of every scale (default: %(default)s)",
+    )
+    p.add_argument("--include-test-responses", action="store_true", help="analyse test responses too")
+    p.add_argument(
+        "--include-status",
+        action="append",
+        choices=PARTICIPANT_STATUSES,
+        help=f"participant status to analyse (repeatable; default: {', '.join(ANALYSED_STATUSES)})",
+    )
+    p.add_argument("--alpha", type=float, default=ALPHA, help="significance level (default: %(default)s)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        report = build_report(
+            read_ratings_csv(args.ratings),
+            read_accuracy_csv(args.accuracy) if args.accuracy else None,
+            args.out,
+            reference=args.reference,
+            include_test_responses=args.include_test_responses,
+            include_statuses=tuple(args.include_status or ANALYSED_STATUSES),
+            scale_range=tuple(args.scale_range),
+            conditions=args.conditions.split(",") if args.conditions else None,
+            alpha=args.alpha,
+        )
+    except (InputError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for heading, lines in report.summary.items():
+        print(f"\n== {heading} ==")
+        print("\n".join(lines))
+    print(
+        f"\nReport: {report.files['report.html']} and {report.files['report.md']}; tables in {args.out / 'tables'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
