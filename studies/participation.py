@@ -15,7 +15,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from .assignment import Candidate, balanced_latin_square, build_sequence, choose_explanations, least_used_row
-from .models import Assignment, Explanation, Participant, Rating, Scale, Study
+from .models import Assignment, AttentionCheck, Explanation, Participant, Rating, Scale, Study
 
 COMMENT_MAX_CHARS = 2000
 
@@ -230,12 +230,18 @@ def start_items(*, participant: Participant, now: datetime | None = None) -> Non
 def serve_next_item(*, participant: Participant, now: datetime | None = None) -> Assignment | None:
     """The participant's next unrated slot (None when all are rated), marked as handed out the first time."""
     now = now or timezone.now()
+    # Two small joins plan faster than one over every table a page might need (PostgreSQL planning
+    # time dominates this query); attention checks are rare enough to be loaded on their own.
     assignment = (
         participant.assignments.filter(submitted_at__isnull=True)
-        .select_related("explanation__question", "explanation__condition", "attention_check__question")
+        .select_related("explanation__question")
         .order_by("position")
         .first()
     )
+    if assignment is not None and assignment.attention_check_id:
+        assignment.attention_check = AttentionCheck.objects.select_related("question").get(
+            pk=assignment.attention_check_id
+        )
     if assignment is not None and assignment.served_at is None:
         if Assignment.objects.filter(pk=assignment.pk, served_at__isnull=True).update(served_at=now):
             assignment.served_at = now
