@@ -1,16 +1,17 @@
 """Load benchmark of the annotator pages: N simulated annotators against gunicorn on PostgreSQL.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/distill_h6 \\
-        .venv/bin/python bench/study_load.py --data ../shared/data/cqa [--levels 10,50,100] [--workers 5]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/distill \\
+        .venv/bin/python bench/study_load.py --data ../shared/data/cqa [--levels 10,50,100] [--think 5,0]
 
-For each N, a fresh study over four real conditions (the T5-large MT+CF students on unrevised and revised
-explanations, the LLaMA-2 teacher's few-shot and revised explanations) is opened, and N annotators start at
-the same moment and go through entry, consent, instructions, demographics and every item (12 + 1 attention
-check) as fast as the server answers (`--think` adds a pause per page). The server runs as deployed: gunicorn
-sync workers, DEBUG off, behind a TLS proxy (the client sends X-Forwarded-Proto: https), persistent database
-connections. It prints p50/p95 latency of the item page and of a rating submission, and ratings stored per
-second, then checks the database: every acknowledged rating stored once, with the submitted value, none
-missing, none extra.
+For each N and think time, a fresh study over four real conditions (the T5-large MT+CF students on unrevised
+and revised explanations, the LLaMA-2 teacher's few-shot and revised explanations) is opened, and N annotators
+start at the same moment and go through entry, consent, instructions, demographics and every item (12 + 1
+attention check), pausing `--think` seconds on each page (0: as fast as the server answers). The server runs
+as deployed: gunicorn sync workers, DEBUG off, behind a TLS proxy (the client sends X-Forwarded-Proto: https),
+persistent database connections. It prints p50/p95 latency of the item page and of a rating submission,
+ratings stored per second and the CPU each request cost the web server and the database (comparable across
+machines and load, unlike latency), then checks the database: every acknowledged rating stored once, with
+the submitted value, none missing, none extra. The annotators share this machine's cores with the server.
 
 `Annotator` is also what tests/studies/test_load.py runs against Django's live test server.
 """
@@ -60,6 +61,7 @@ class Annotator:
     latencies: dict = field(default_factory=lambda: {"item page": [], "rating submit": []})
     submitted: dict = field(default_factory=dict)  # position -> {scale: value}, acknowledged by a redirect
     final_path: str = ""
+    requests: int = 0
 
     def __post_init__(self):
         parts = urlsplit(self.base_url)
@@ -94,6 +96,7 @@ class Annotator:
                 self._connection.close()
                 if attempt == 2:
                     raise
+        self.requests += 1
         if kind:
             self.latencies[kind].append(time.perf_counter() - started)
         for header, value in response.getheaders():
@@ -340,7 +343,31 @@ def deployed_env(static_root: Path) -> dict:
     return env
 
 
-def measure(base_url: str, study, n: int, think: float) -> dict:
+def cpu_seconds(pids: set[int], children_of: int | None = None) -> float:
+    """CPU seconds (user + system) used so far by these processes and by the children of `children_of`."""
+    total_ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(stat.parent.name) in pids or int(fields[1]) == children_of:
+            total_ticks += int(fields[11]) + int(fields[12])
+    return total_ticks / os.sysconf("SC_CLK_TCK")
+
+
+def database_backends() -> set[int]:
+    """Process ids of the PostgreSQL backends serving this database, other than our own connection."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+def measure(base_url: str, study, n: int, think: float, server_pid: int) -> dict:
     annotators = [
         Annotator(
             base_url=base_url,
@@ -352,9 +379,16 @@ def measure(base_url: str, study, n: int, think: float) -> dict:
         )
         for i in range(n)
     ]
+    backends = database_backends()  # gunicorn keeps its connections (CONN_MAX_AGE) and opens few new ones
+    server_cpu, database_cpu = cpu_seconds({server_pid}, children_of=server_pid), cpu_seconds(backends)
+    client_cpu = time.process_time()
     wall, errors = run_annotators(annotators)
+    client_cpu = time.process_time() - client_cpu
     if errors:
         raise RuntimeError(f"{len(errors)} annotator(s) failed; the first: {errors[0]!r}")
+    server_cpu = cpu_seconds({server_pid}, children_of=server_pid) - server_cpu
+    database_cpu = cpu_seconds(backends | database_backends()) - database_cpu
+    requests = sum(a.requests for a in annotators)
     stored, lost, unexpected = compare_with_database(study.pk, annotators)
     pages = [t for a in annotators for t in a.latencies["item page"]]
     submits = [t for a in annotators for t in a.latencies["rating submit"]]
@@ -372,6 +406,10 @@ def measure(base_url: str, study, n: int, think: float) -> dict:
         "unexpected": unexpected,
         "completed": sum(a.final_path.endswith("/done/") for a in annotators),
         "wall": wall,
+        "requests": requests,
+        "server_ms": server_cpu / requests * 1000,
+        "database_ms": database_cpu / requests * 1000,
+        "client_ms": client_cpu / requests * 1000,
     }
 
 
@@ -379,13 +417,13 @@ def print_table(title: str, results: list[dict]) -> None:
     print(f"\n{title}")
     print(
         f"{'N':>4} {'item page p50/p95 ms':>21} {'submit p50/p95 ms':>19} {'items/s':>8} {'ratings/s':>10} "
-        f"{'stored':>7} {'lost':>5} {'dup/extra':>9} {'done':>5}"
+        f"{'stored':>7} {'lost':>5} {'dup/extra':>9} {'done':>5} {'CPU ms/request: web + db (client)':>34}"
     )
     for r in results:
         print(
             f"{r['n']:>4} {r['page_p50']:>10.1f} /{r['page_p95']:>8.1f} {r['submit_p50']:>9.1f} /{r['submit_p95']:>7.1f} "
             f"{r['items_per_s']:>8.1f} {r['ratings_per_s']:>10.1f} {r['stored']:>7} {r['lost']:>5} "
-            f"{r['unexpected']:>9} {r['completed']:>5}"
+            f"{r['unexpected']:>9} {r['completed']:>5} {r['server_ms']:>17.1f} + {r['database_ms']:.1f} ({r['client_ms']:.1f})"
         )
 
 
@@ -393,11 +431,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "cqa")
     parser.add_argument("--levels", default="10,50,100", help="numbers of simultaneous annotators")
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    # The views are CPU-bound (a few short queries each): one worker per core plus one to cover database waits.
+    # Measured on 2 cores at N=50, no think time: 3 workers 112.6 ratings/s, 5 workers 100.6, 8 workers 101.3.
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1)
     parser.add_argument(
         "--think",
-        default="1,0",
-        help="seconds each annotator pauses on every page, one run per value (0: as fast as the server answers)",
+        default="5,0",
+        help="seconds each annotator pauses on every page, one run per value (0: as fast as the server answers); "
+        "people take 20-60 s per item, so 5 s is a crowd six or more times the size",
     )
     args = parser.parse_args()
 
@@ -429,7 +470,9 @@ def main() -> int:
         server, base_url = start_gunicorn(workers=args.workers, env=deployed_env(Path(static_root)))
         try:
             load_before = os.getloadavg()[0]
-            results = {key: measure(base_url, study, key[1], key[0]) for key, study in studies.items()}
+            results = {
+                key: measure(base_url, study, key[1], key[0], server.pid) for key, study in studies.items()
+            }
             load_after = os.getloadavg()[0]
         finally:
             stop(server)

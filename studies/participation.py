@@ -7,6 +7,7 @@ Every function takes `now` so that simulated sessions (test responses) can carry
 """
 
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -18,6 +19,15 @@ from .assignment import Candidate, balanced_latin_square, build_sequence, choose
 from .models import Assignment, AttentionCheck, Explanation, Participant, Rating, Scale, Study
 
 COMMENT_MAX_CHARS = 2000
+# The participant fields a submission may change.
+SUBMIT_UPDATES = [
+    "status",
+    "attention_failures",
+    "screen_out_reason",
+    "screened_out_at",
+    "completed_at",
+    "last_seen_at",
+]
 
 
 class Stage(StrEnum):
@@ -272,6 +282,7 @@ def submit_item(
     position: int,
     values: dict[str, int],
     comment: str = "",
+    scales: Sequence[Scale] | None = None,
     now: datetime | None = None,
 ) -> SubmitOutcome:
     """Store the ratings of the slot at `position`, exactly once.
@@ -279,14 +290,21 @@ def submit_item(
     Raises `NotHandedOut` when that slot was never served to this participant, `InvalidRatings` when a
     scale is missing or out of range. A slot already rated is left as it is (DUPLICATE or KEPT_EARLIER).
     Failing more attention checks than the study allows screens the participant out; rating the last slot
-    completes the session.
+    completes the session. `scales`: the study's scales, when the caller has them already.
     """
     now = now or timezone.now()
     with transaction.atomic():
-        locked = Participant.objects.select_for_update().select_related("study").get(pk=participant.pk)
-        assignment = locked.assignments.select_related("attention_check").filter(position=position).first()
+        # One query locks the slot and its participant: simultaneous submissions of one participant
+        # (a double click, two tabs) take turns, and the second one sees what the first stored.
+        assignment = (
+            Assignment.objects.select_for_update(of=("self", "participant"))
+            .select_related("participant__study", "attention_check")
+            .filter(participant_id=participant.pk, position=position)
+            .first()
+        )
         if assignment is None:
             raise NotHandedOut(f"there is no item {position} in this participant's sequence")
+        locked = assignment.participant
         if assignment.submitted_at is not None:
             stored = dict(assignment.ratings.values_list("scale__name", "value"))
             return SubmitOutcome.DUPLICATE if stored == values else SubmitOutcome.KEPT_EARLIER
@@ -295,7 +313,7 @@ def submit_item(
             Participant.Status.RETURNED,
         ):
             raise NotHandedOut(f"item {position} has not been handed to this participant")
-        scales = list(locked.study.scales.all())
+        scales = list(locked.study.scales.all()) if scales is None else scales
         _check_values(scales, values)
         Rating.objects.bulk_create(
             Rating(assignment=assignment, scale=scale, value=values[scale.name]) for scale in scales
@@ -318,15 +336,7 @@ def submit_item(
             locked.status = Participant.Status.COMPLETED
             locked.completed_at = now
         locked.last_seen_at = now
-        locked.save(
-            update_fields=[
-                "status",
-                "attention_failures",
-                "screen_out_reason",
-                "screened_out_at",
-                "completed_at",
-                "last_seen_at",
-            ]
-        )
-    participant.refresh_from_db()
+        locked.save(update_fields=SUBMIT_UPDATES)
+    for name in SUBMIT_UPDATES:
+        setattr(participant, name, getattr(locked, name))
     return SubmitOutcome.SAVED

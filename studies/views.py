@@ -14,9 +14,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
+from models_app.models import OPTION_LABELS
+
 from . import participation, ratelimit
 from .forms import ConsentForm, DemographicsForm, RatingForm
-from .models import OPTION_LABELS, Participant, Study
+from .models import Participant, Study
 from .participation import Stage
 
 PROLIFIC_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -51,8 +53,7 @@ def entry(request, entry_token: str):
         return _message(request, "Too many attempts", "Please wait a minute and open the link again.", 429)
     study = get_object_or_404(Study, entry_token=entry_token)
     ids = {key: request.GET.get(key, "").strip() for key in ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID")}
-    bad = [key for key, value in ids.items() if value and not PROLIFIC_ID.match(value)]
-    if bad:
+    if any(value and not PROLIFIC_ID.match(value) for value in ids.values()):
         return _message(
             request,
             "This link is incomplete",
@@ -186,6 +187,7 @@ def _submit(request, participant: Participant, form: RatingForm):
             position=position,
             values=form.values(),
             comment=form.cleaned_data.get("comment", ""),
+            scales=form.scales,
         )
     except participation.NotHandedOut:
         return _message(

@@ -194,3 +194,5 @@ def test_the_api_serves_the_csv_to_staff_only(staff_client, rated_study):
     assert client.get(f"/api/studies/{rated_study.pk}/ratings/").status_code == 403
     assert client.get(f"/api/studies/{rated_study.pk}/ratings/", HTTP_ACCEPT="text/csv").status_code == 403
     assert client.get(f"/studies/{rated_study.pk}/export/ratings.csv").status_code == 302  # to the login
+    schema = staff_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    assert "text/csv" in schema["paths"]["/api/studies/{id}/ratings/"]["get"]["responses"]["200"]["content"]

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 
 from studies import participation, services
 from studies.models import Assignment, Participant, Rating, Study
@@ -214,3 +215,15 @@ def test_test_responses_complete_the_study_apart_from_real_participants(study):
     assert all(15 <= s <= 60 for s in seconds)
     draft = Study.objects.get(pk=study.pk)
     assert draft.participants.filter(is_test=False).count() == 0
+
+
+def test_annotator_forms_are_protected_against_cross_site_requests(study):
+    client = Client(enforce_csrf_checks=True)
+    entered = enter(client, study, "PIDCSRF")
+    participant = participant_for("PIDCSRF")
+    page = client.get(entered["Location"], follow=True)
+    assert b'name="csrfmiddlewaretoken"' in page.content
+    forged = client.post(f"/s/p/{participant.token}/consent/", {"consent": "yes"})
+    assert forged.status_code == 403
+    participant.refresh_from_db()
+    assert participant.consented_at is None
