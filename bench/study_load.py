@@ -120,8 +120,8 @@ class Annotator:
         status, _, text = self.request("GET", path, kind=kind)
         if status != 200:
             raise UnexpectedResponse(f"{self.pid}: GET {path} gave {status}: {text[:300]}")
-        if self.think:
-            time.sleep(self.think)
+        if self.think:  # people differ: between half and one and a half times the mean
+            time.sleep(self.think * self._rng.uniform(0.5, 1.5))
         return text
 
     def _post_form(self, path: str, page: str, fields: dict, kind: str = "") -> str:
@@ -343,17 +343,23 @@ def deployed_env(static_root: Path) -> dict:
     return env
 
 
-def cpu_seconds(pids: set[int], children_of: int | None = None) -> float:
-    """CPU seconds (user + system) used so far by these processes and by the children of `children_of`."""
-    total_ticks = 0
+def cpu_seconds(pids: set[int], children_of: int | None = None) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each of these processes and of the children of `children_of`."""
+    used = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:  # the process ended meanwhile
             continue
-        if int(stat.parent.name) in pids or int(fields[1]) == children_of:
-            total_ticks += int(fields[11]) + int(fields[12])
-    return total_ticks / os.sysconf("SC_CLK_TCK")
+        pid = int(stat.parent.name)
+        if pid in pids or int(fields[1]) == children_of:
+            used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+def cpu_used_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two snapshots; a process that appeared in between counts from zero."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def database_backends() -> set[int]:
@@ -379,15 +385,16 @@ def measure(base_url: str, study, n: int, think: float, server_pid: int) -> dict
         )
         for i in range(n)
     ]
-    backends = database_backends()  # gunicorn keeps its connections (CONN_MAX_AGE) and opens few new ones
-    server_cpu, database_cpu = cpu_seconds({server_pid}, children_of=server_pid), cpu_seconds(backends)
+    server_cpu = cpu_seconds({server_pid}, children_of=server_pid)
+    database_cpu = cpu_seconds(database_backends())
     client_cpu = time.process_time()
     wall, errors = run_annotators(annotators)
     client_cpu = time.process_time() - client_cpu
     if errors:
         raise RuntimeError(f"{len(errors)} annotator(s) failed; the first: {errors[0]!r}")
-    server_cpu = cpu_seconds({server_pid}, children_of=server_pid) - server_cpu
-    database_cpu = cpu_seconds(backends | database_backends()) - database_cpu
+    server_cpu = cpu_used_since(server_cpu, cpu_seconds({server_pid}, children_of=server_pid))
+    # Backends that closed during the run are missed: gunicorn keeps its connections (CONN_MAX_AGE).
+    database_cpu = cpu_used_since(database_cpu, cpu_seconds(database_backends()))
     requests = sum(a.requests for a in annotators)
     stored, lost, unexpected = compare_with_database(study.pk, annotators)
     pages = [t for a in annotators for t in a.latencies["item page"]]

@@ -19,7 +19,8 @@ from .assignment import Candidate, balanced_latin_square, build_sequence, choose
 from .models import Assignment, AttentionCheck, Explanation, Participant, Rating, Scale, Study
 
 COMMENT_MAX_CHARS = 2000
-# The participant fields a submission may change.
+# The participant fields that fixing a sequence and submitting a rating change.
+SEQUENCE_FIELDS = ["latin_square_row", "sequence_length", "items_started_at", "last_seen_at"]
 SUBMIT_UPDATES = [
     "status",
     "attention_failures",
@@ -180,46 +181,49 @@ def release_abandoned_participants(*, study: Study, now: datetime | None = None)
 def start_items(*, participant: Participant, now: datetime | None = None) -> None:
     """Fix this participant's sequence, once: k items per condition, all of different questions.
 
-    The study row is locked meanwhile, so that simultaneous participants see each other's assignments and
-    the items spread evenly: each slot takes the least-assigned explanation, counting only sessions that
-    are in progress or completed (of the same kind, real or test).
+    Sequences are chosen one at a time under a lock on the study row, so that simultaneous participants see
+    each other's assignments and the items spread evenly: each slot takes the least-assigned explanation,
+    counting only sessions that are in progress or completed (of the same kind, real or test). The design
+    itself cannot change while anyone takes part, so it is read before the lock is taken.
     """
     now = now or timezone.now()
+    if participant.sequence_length:
+        return
+    study = participant.study
+    condition_ids = list(study.conditions.values_list("id", flat=True))
+    square = balanced_latin_square(len(condition_ids))
+    candidates = [
+        Candidate(*values)
+        for values in Explanation.objects.filter(
+            condition__study=study, question__in=study.items.filter(excluded=False).values("question")
+        ).values_list("id", "condition_id", "question_id")
+    ]
+    checks = dict(study.attention_checks.values_list("position", "id"))
+    release_abandoned_participants(study=study, now=now)
     with transaction.atomic():
-        study = Study.objects.select_for_update().get(pk=participant.study_id)
+        list(Study.objects.select_for_update().filter(pk=study.pk).values_list("pk"))
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
-        if locked.sequence_length:
+        if locked.sequence_length:  # a simultaneous request of the same participant got here first
             participant.refresh_from_db()
             return
-        release_abandoned_participants(study=study, now=now)
         counted = Participant.objects.filter(
             study=study, is_test=locked.is_test, status__in=Participant.COUNTED_STATUSES
         )
-        condition_ids = list(study.conditions.values_list("id", flat=True))
-        square = balanced_latin_square(len(condition_ids))
         row_counts = dict(
             counted.exclude(latin_square_row=None)
             .values_list("latin_square_row")
             .annotate(n=Count("id"))
             .values_list("latin_square_row", "n")
         )
-        row = least_used_row(row_counts, len(square))
-        candidates = [
-            Candidate(*values)
-            for values in Explanation.objects.filter(
-                condition__study=study,
-                question__in=study.items.filter(excluded=False).values("question"),
-            ).values_list("id", "condition_id", "question_id")
-        ]
         loads = dict(
             Assignment.objects.filter(participant__in=counted, explanation__isnull=False)
             .values_list("explanation")
             .annotate(n=Count("id"))
             .values_list("explanation", "n")
         )
+        row = least_used_row(row_counts, len(square))
         rng = random.Random(locked.token)
         picks = choose_explanations(candidates, loads, study.items_per_condition, condition_ids, rng)
-        checks = dict(study.attention_checks.values_list("position", "id"))
         slots = build_sequence(picks, [condition_ids[i] for i in square[row]], checks, rng)
         Assignment.objects.bulk_create(
             Assignment(
@@ -233,8 +237,9 @@ def start_items(*, participant: Participant, now: datetime | None = None) -> Non
         locked.latin_square_row = row
         locked.sequence_length = len(slots)
         locked.items_started_at = locked.last_seen_at = now
-        locked.save(update_fields=["latin_square_row", "sequence_length", "items_started_at", "last_seen_at"])
-    participant.refresh_from_db()
+        locked.save(update_fields=SEQUENCE_FIELDS)
+    for name in SEQUENCE_FIELDS:
+        setattr(participant, name, getattr(locked, name))
 
 
 def serve_next_item(*, participant: Participant, now: datetime | None = None) -> Assignment | None:

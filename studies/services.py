@@ -362,6 +362,7 @@ def delete_test_responses(*, study: Study) -> int:
     return count
 
 
+@transaction.atomic
 def fill_with_test_responses(
     *,
     study: Study,
@@ -377,6 +378,10 @@ def fill_with_test_responses(
     per item. Test responses are left out of exports and analysis unless asked for, and the study
     (open or draft, items sampled) counts them apart from real participants when it balances items.
     """
+    if study.items_sampled_at is None:
+        raise ValueError(
+            f"study {study.pk} has no items yet: sample them before filling it with test responses"
+        )
     rng = random.Random(seed)
     condition_means = condition_means or {}
     scales = list(study.scales.all())

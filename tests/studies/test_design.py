@@ -187,3 +187,10 @@ def test_a_bad_jsonl_file_is_refused_with_every_bad_line_and_nothing_stored(tmp_
     ]
     assert str(error.value).startswith("bad.jsonl: 4 problem(s), nothing imported")
     assert not Explanation.objects.exists()
+
+
+def test_test_responses_need_sampled_items_and_leave_nothing_behind_when_refused():
+    study = services.create_study(title="Unsampled", inference_runs=make_inference_runs())
+    with pytest.raises(ValueError, match="sample them before filling it with test responses"):
+        services.fill_with_test_responses(study=study, participants=2)
+    assert not study.participants.exists() and not study.is_frozen
