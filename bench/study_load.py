@@ -330,7 +330,7 @@ def deployed_env(static_root: Path) -> dict:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1",
         "BEHIND_TLS_PROXY": "1",
-        "CONN_MAX_AGE": "60",
+        "CONN_MAX_AGE": "600",
         "STATIC_ROOT": str(static_root),
         "STUDY_ENTRY_RATE_LIMIT": "1000000",  # every simulated annotator comes from 127.0.0.1
     }

@@ -227,3 +227,20 @@ def test_annotator_forms_are_protected_against_cross_site_requests(study):
     assert forged.status_code == 403
     participant.refresh_from_db()
     assert participant.consented_at is None
+
+
+def test_the_item_page_tells_whether_the_answer_is_correct_only_when_the_study_says_so(client, study):
+    participant = through_to_items(client, study, "PIDREVEAL")
+    hidden = client.get(f"/s/p/{participant.token}/item/").content
+    assert (
+        b"model\xe2\x80\x99s answer" in hidden
+        and b'class="badge ok"' not in hidden
+        and b"badge bad" not in hidden
+    )
+    study.reveal_correctness = True
+    study.save()
+    shown = client.get(f"/s/p/{participant.token}/item/").content
+    assignment = participant.assignments.select_related("explanation").get(position=1)
+    badge = b'class="badge ok">correct' if assignment.explanation.correct else b'class="badge bad">incorrect'
+    assert badge in shown
+    assert assignment.explanation.text.encode() in shown
