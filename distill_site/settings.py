@@ -169,6 +169,9 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Study entries per client address per minute (each Prolific participant has their own address).
+STUDY_ENTRY_RATE_LIMIT = env.int("STUDY_ENTRY_RATE_LIMIT", default=30)
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if env.str("CACHE_URL", default=""):
     CACHES = {"default": env.cache("CACHE_URL")}

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("models_app.api_urls")),
+    path("api/", include("studies.api_urls")),
     path("runs/", include("models_app.urls")),
     path("", include("studies.urls")),
 ]

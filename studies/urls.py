@@ -1,4 +1,22 @@
-"""Annotator pages and staff study pages."""
+"""Annotator pages under /s/ (by entry link, then by the participant's unguessable token) and staff pages
+under /studies/<id>/. The analysis page, /studies/<id>/results/ (name `studies:results`), belongs to
+`studies.analysis`."""
+
+from django.urls import path
+
+from . import staff_views, views
 
 app_name = "studies"
-urlpatterns: list = []
+urlpatterns = [
+    path("s/<str:entry_token>/", views.entry, name="entry"),
+    path("s/p/<str:token>/", views.participant_home, name="participant"),
+    path("s/p/<str:token>/consent/", views.consent, name="consent"),
+    path("s/p/<str:token>/instructions/", views.instructions, name="instructions"),
+    path("s/p/<str:token>/about-you/", views.demographics, name="demographics"),
+    path("s/p/<str:token>/item/", views.item, name="item"),
+    path("s/p/<str:token>/done/", views.done, name="done"),
+    path("s/p/<str:token>/end/", views.screened_out, name="screened-out"),
+    path("studies/", staff_views.study_list, name="list"),
+    path("studies/<int:study_id>/", staff_views.dashboard, name="dashboard"),
+    path("studies/<int:study_id>/export/<str:kind>.csv", staff_views.export_csv, name="export"),
+]

@@ -1,0 +1,60 @@
+"""The study's CSV files, the same from the staff page, the API and `manage.py export_study`.
+
+`ratings.csv` (one row per rating and scale), `participants.csv`, `items.csv` and `comments.csv`.
+Test responses are left out unless `include_test_responses`.
+"""
+
+import csv
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import selectors
+from .models import Study
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    filename: str
+    columns: Callable[[Study], Iterable[str]]
+    rows: Callable[..., Iterator[dict[str, str]]]
+
+
+EXPORT_FILES = {
+    "ratings": ExportFile("ratings.csv", lambda study: selectors.RATING_COLUMNS, selectors.rating_rows),
+    "participants": ExportFile("participants.csv", selectors.participant_columns, selectors.participant_rows),
+    "items": ExportFile("items.csv", lambda study: selectors.ITEM_COLUMNS, selectors.item_rows),
+    "comments": ExportFile("comments.csv", lambda study: selectors.COMMENT_COLUMNS, selectors.comment_rows),
+}
+
+
+class _Line:
+    """A file-like object whose write() hands the line back, so that csv.writer can feed a stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(*, study: Study, kind: str, include_test_responses: bool = False) -> Iterator[str]:
+    """The lines of one export file, header first."""
+    export = EXPORT_FILES[kind]
+    columns = list(export.columns(study))
+    writer = csv.writer(_Line(), lineterminator="\n")
+    yield writer.writerow(columns)
+    for row in export.rows(study=study, include_test_responses=include_test_responses):
+        yield writer.writerow([row[column] for column in columns])
+
+
+def write_study_export(*, study: Study, directory: Path, include_test_responses: bool = False) -> list[Path]:
+    """Write every export file of the study into `directory` (created if missing); returns their paths."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind, export in EXPORT_FILES.items():
+        path = directory / export.filename
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            handle.writelines(
+                csv_lines(study=study, kind=kind, include_test_responses=include_test_responses)
+            )
+        written.append(path)
+    return written

@@ -1,0 +1,61 @@
+"""Forms of the annotator pages: they validate input; the templates lay it out (fieldsets, legends)."""
+
+from django import forms
+
+from .models import DemographicQuestion, Scale
+from .participation import COMMENT_MAX_CHARS
+
+
+class ConsentForm(forms.Form):
+    consent = forms.ChoiceField(choices=[("yes", "I agree"), ("no", "I do not agree")])
+
+
+class DemographicsForm(forms.Form):
+    def __init__(self, *args, questions: list[DemographicQuestion], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.questions = questions
+        for q in questions:
+            if q.kind == DemographicQuestion.Kind.CHOICE:
+                field = forms.ChoiceField(choices=[(c, c) for c in q.choices], widget=forms.RadioSelect)
+            elif q.kind == DemographicQuestion.Kind.NUMBER:
+                field = forms.IntegerField(min_value=0, max_value=150)
+            else:
+                field = forms.CharField(max_length=200)
+            field.required = q.required
+            field.label = q.label
+            self.fields[q.key] = field
+
+    def answers(self) -> dict:
+        return {key: value for key, value in self.cleaned_data.items() if value not in (None, "")}
+
+
+class RatingForm(forms.Form):
+    position = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, scales: list[Scale], comment_enabled: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scales = scales
+        for scale in scales:
+            self.fields[scale.name] = forms.TypedChoiceField(
+                label=scale.statement,
+                choices=[(value, anchor) for value, anchor in scale.points],
+                coerce=int,
+                widget=forms.RadioSelect,
+                error_messages={"required": f"Please rate “{scale.label}”."},
+            )
+        if comment_enabled:
+            self.fields["comment"] = forms.CharField(
+                required=False, max_length=COMMENT_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 2})
+            )
+
+    def values(self) -> dict[str, int]:
+        return {scale.name: self.cleaned_data[scale.name] for scale in self.scales}
+
+    def scale_rows(self):
+        """(scale, bound field, the value chosen so far or None) for the template."""
+        rows = []
+        for scale in self.scales:
+            field = self[scale.name]
+            chosen = field.data if self.is_bound else None
+            rows.append((scale, field, int(chosen) if chosen and str(chosen).isdigit() else None))
+        return rows

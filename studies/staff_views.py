@@ -1,0 +1,62 @@
+"""Staff pages under /studies/: the list of studies, each study's dashboard and its CSV downloads."""
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.db.models import Count, Q
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, reverse
+
+from . import participation, selectors
+from .export import EXPORT_FILES, csv_lines
+from .models import Participant, Study
+from .views import study_entry_url
+
+
+def wants_test_responses(request) -> bool:
+    return request.GET.get("include_test_responses", "").lower() in ("1", "true", "yes")
+
+
+def csv_response(*, study: Study, kind: str, include_test_responses: bool) -> StreamingHttpResponse:
+    """A CSV download, streamed row by row (large studies never sit in memory)."""
+    if kind not in EXPORT_FILES:
+        raise Http404(f"no export called {kind!r}; there are {', '.join(EXPORT_FILES)}")
+    participation.release_abandoned_participants(study=study)
+    lines = csv_lines(study=study, kind=kind, include_test_responses=include_test_responses)
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    suffix = "-with-test-responses" if include_test_responses else ""
+    response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-{kind}{suffix}.csv"'
+    return response
+
+
+@staff_member_required
+def study_list(request):
+    real = Q(participants__is_test=False)
+    studies = Study.objects.annotate(
+        started=Count("participants", filter=real),
+        completed=Count("participants", filter=real & Q(participants__status=Participant.Status.COMPLETED)),
+    )
+    return render(request, "studies/staff/list.html", {"studies": studies})
+
+
+@staff_member_required
+def dashboard(request, study_id: int):
+    study = get_object_or_404(Study, pk=study_id)
+    participation.release_abandoned_participants(study=study)
+    try:
+        results_url = reverse("studies:results", args=[study.pk])
+    except NoReverseMatch:  # the analysis page is an optional part of the site
+        results_url = ""
+    context = {
+        "study": study,
+        "board": selectors.study_dashboard(study=study),
+        "entry_url": study_entry_url(request, study),
+        "exports": [(kind, export.filename) for kind, export in EXPORT_FILES.items()],
+        "results_url": results_url,
+    }
+    return render(request, "studies/staff/dashboard.html", context)
+
+
+@staff_member_required
+def export_csv(request, study_id: int, kind: str):
+    study = get_object_or_404(Study, pk=study_id)
+    return csv_response(study=study, kind=kind, include_test_responses=wants_test_responses(request))

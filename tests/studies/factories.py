@@ -1,0 +1,91 @@
+"""Small studies built from rows the tests write themselves: questions, training runs, predictions."""
+
+import itertools
+
+from models_app.models import OPTION_LABELS, Dataset, InferenceRun, Prediction, Question, Run, TrainingRun
+from studies import services
+from studies.models import Study
+
+PAPER_CONDITIONS = (
+    ("counterfactual", "unrevised"),
+    ("multitask", "unrevised"),
+    ("multitask_counterfactual", "unrevised"),
+    ("multitask_counterfactual", "revised"),
+)
+THINGS = ["kettle", "umbrella", "violin", "ladder", "lantern", "compass", "bucket", "blanket"]
+PLACES = ["kitchen", "hallway", "garage", "attic", "garden", "office", "library", "station"]
+
+
+_dataset_numbers = itertools.count()
+
+
+def make_questions(n: int = 24) -> list[Question]:
+    dataset = Dataset.objects.create(name=f"tiny-cqa-{next(_dataset_numbers)}", source="tests")
+    return Question.objects.bulk_create(
+        Question(
+            dataset=dataset,
+            external_id=f"cqa-{i:03d}",
+            split=Question.Split.VALIDATION,
+            text=f"Where would you most likely keep a {THINGS[i % len(THINGS)]} number {i}?",
+            choices=[PLACES[(i + k) % len(PLACES)] for k in range(5)],
+            answer_key=OPTION_LABELS[i % 5],
+        )
+        for i in range(n)
+    )
+
+
+def make_inference_run(
+    questions: list[Question], method: str, data_variant: str, seed: int = 0
+) -> InferenceRun:
+    dataset = questions[0].dataset
+    training = TrainingRun.objects.create(
+        name=f"{method}/{data_variant}",
+        status=Run.Status.SUCCEEDED,
+        student="t5-tiny",
+        method=method,
+        data_variant=data_variant,
+        seed=seed,
+        dataset=dataset,
+    )
+    inference = InferenceRun.objects.create(
+        name=f"inference {method}/{data_variant}",
+        status=Run.Status.SUCCEEDED,
+        training_run=training,
+        dataset=dataset,
+    )
+    predictions = []
+    for i, question in enumerate(questions):
+        label = OPTION_LABELS[(i + len(method)) % 5]
+        place = question.choices[OPTION_LABELS.index(label)]
+        predictions.append(
+            Prediction(
+                inference_run=inference,
+                question=question,
+                predicted_label=label,
+                correct=label == question.answer_key,
+                explanation=f"A {THINGS[i % len(THINGS)]} is usually kept in the {place}, so {method} picks it.",
+                raw_output=f"The answer is {label}.",
+                parse_rule="label",
+            )
+        )
+    Prediction.objects.bulk_create(predictions)
+    return inference
+
+
+def make_inference_runs(n_questions: int = 24) -> list[InferenceRun]:
+    questions = make_questions(n_questions)
+    return [make_inference_run(questions, method, variant) for method, variant in PAPER_CONDITIONS]
+
+
+def make_open_study(n_questions: int = 24, item_count: int = 16, **options) -> Study:
+    """Four paper conditions × 3 items per participant, one attention check (13 pages), open."""
+    study = services.create_study(
+        title="Rating explanations",
+        inference_runs=make_inference_runs(n_questions),
+        item_count=item_count,
+        completion_code="DONE1234",
+        screen_out_code="STOP5678",
+        **options,
+    )
+    services.sample_items(study=study, seed=7)
+    return services.open_study(study=study)
