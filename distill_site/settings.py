@@ -166,6 +166,8 @@ SPECTACULAR_SETTINGS = {
         "TrainingMethodEnum": "models_app.models.TrainingMethod",
         "DataVariantEnum": "models_app.models.DataVariant",
         "CheckpointRoleEnum": "models_app.models.CheckpointRole",
+        "RunStatusEnum": "models_app.models.RunStatus",
+        "StudyStatusEnum": "studies.models.Study.Status",
     },
 }
 

@@ -4,10 +4,12 @@
 Test responses are left out unless `include_test_responses`.
 """
 
-import csv
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
+
+from distill_site import web
 
 from . import selectors
 from .models import Study
@@ -28,21 +30,12 @@ EXPORT_FILES = {
 }
 
 
-class _Line:
-    """A file-like object whose write() hands the line back, so that csv.writer can feed a stream."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_lines(*, study: Study, kind: str, include_test_responses: bool = False) -> Iterator[str]:
     """The lines of one export file, header first."""
     export = EXPORT_FILES[kind]
     columns = list(export.columns(study))
-    writer = csv.writer(_Line(), lineterminator="\n")
-    yield writer.writerow(columns)
-    for row in export.rows(study=study, include_test_responses=include_test_responses):
-        yield writer.writerow([row[column] for column in columns])
+    rows = export.rows(study=study, include_test_responses=include_test_responses)
+    yield from web.csv_lines(chain([columns], ([row[column] for column in columns] for row in rows)))
 
 
 def write_study_export(*, study: Study, directory: Path, include_test_responses: bool = False) -> list[Path]:

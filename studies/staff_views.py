@@ -1,10 +1,11 @@
 """Staff pages under /studies/: the list of studies, each study's dashboard and its CSV downloads."""
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.db.models import Count, Q
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
+
+from distill_site.web import csv_download, staff_only
 
 from . import participation, selectors
 from .export import EXPORT_FILES, csv_lines
@@ -22,13 +23,11 @@ def csv_response(*, study: Study, kind: str, include_test_responses: bool) -> St
         raise Http404(f"no export called {kind!r}; there are {', '.join(EXPORT_FILES)}")
     participation.release_abandoned_participants(study=study)
     lines = csv_lines(study=study, kind=kind, include_test_responses=include_test_responses)
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     suffix = "-with-test-responses" if include_test_responses else ""
-    response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-{kind}{suffix}.csv"'
-    return response
+    return csv_download(lines, f"study-{study.pk}-{kind}{suffix}.csv")
 
 
-@staff_member_required
+@staff_only
 def study_list(request):
     real = Q(participants__is_test=False)
     studies = Study.objects.annotate(
@@ -38,7 +37,7 @@ def study_list(request):
     return render(request, "studies/staff/list.html", {"studies": studies})
 
 
-@staff_member_required
+@staff_only
 def dashboard(request, study_id: int):
     study = get_object_or_404(Study, pk=study_id)
     participation.release_abandoned_participants(study=study)
@@ -56,7 +55,7 @@ def dashboard(request, study_id: int):
     return render(request, "studies/staff/dashboard.html", context)
 
 
-@staff_member_required
+@staff_only
 def export_csv(request, study_id: int, kind: str):
     study = get_object_or_404(Study, pk=study_id)
     return csv_response(study=study, kind=kind, include_test_responses=wants_test_responses(request))

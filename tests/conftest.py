@@ -20,6 +20,12 @@ def pytest_report_header(config):
     ]
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Users made by fixtures get a cheap hash: the production hasher costs about a second per user on 2 cores."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session")
 def celery_worker():
     """A real Celery worker in a thread, consuming both queues from the configured broker (Redis)."""

@@ -13,12 +13,6 @@ from tests.models_app.factories import (
 )
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Users made by the fixtures get a cheap hash: the default PBKDF2 costs about a second per user on 2 cores."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def experiment():
     """tiny-t5: multitask/unrevised over seeds 0–2 (60% ± 20), standard/unrevised seed 0 (20%), one still running."""

@@ -45,9 +45,9 @@ def test_study_pages_and_exports_are_for_staff_only(plain_client, study):
     anonymous = Client()
     for url in ("/studies/", f"/studies/{study.pk}/", f"/studies/{study.pk}/export/ratings.csv"):
         assert anonymous.get(url).status_code == 302
-        assert plain_client.get(url).status_code == 302  # not staff: to the admin login
+        assert plain_client.get(url).status_code == 403  # signed in, but not staff
     assert plain_client.get("/api/studies/").status_code == 403
-    assert plain_client.get(f"/admin/studies/study/{study.pk}/change/").status_code == 302
+    assert plain_client.get(f"/admin/studies/study/{study.pk}/change/").status_code == 403
 
 
 def test_a_study_is_designed_sampled_and_opened_from_the_admin(staff_client):
