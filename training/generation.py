@@ -139,6 +139,7 @@ class Generation:
             if output.id in ids and output.kind in self.kinds:
                 self._check_same_generation(output)
                 self.stored[(output.id, output.kind, output.option_label)] = output
+        self.stats.already_stored = len(self.stored)
 
     @property
     def total(self) -> int:
@@ -189,7 +190,7 @@ class Generation:
                 for q in questions
                 for label in LABELS
             ]
-            new, _ = self._stage("option_explanation", jobs)
+            _, new = self._stage("option_explanation", jobs)
             yield from self._hand_over(new)
             return
         explanations, new = self._explain(questions)
@@ -214,7 +215,7 @@ class Generation:
             ],
         )
         yield from self._hand_over(new)
-        ready = self._with_inputs(ready, "revised_explanation", critiques)
+        ready = self._with_inputs(questions, "revised_explanation", explanations, critiques)
         _, new = self._stage(
             "revised_explanation",
             [
@@ -236,13 +237,15 @@ class Generation:
             jobs.append(_Job(q, "", explain_prompt(q, q.answer_key, draws), draws))
         return self._stage("explanation", jobs)
 
-    def _with_inputs(self, questions: list[Question], kind: str, inputs: dict[str, str]) -> list[Question]:
-        """The questions whose earlier output exists; the others fail here (a recorded teacher needs none)."""
+    def _with_inputs(self, questions: list[Question], kind: str, *inputs: dict[str, str]) -> list[Question]:
+        """The questions whose earlier outputs exist; the others fail here (a recorded teacher needs none)."""
         if self.teacher.keyed_by_question:
             return questions
-        ready = [q for q in questions if q.id in inputs]
+        ready = []
         for q in questions:
-            if q.id not in inputs:
+            if all(q.id in texts for texts in inputs) or (q.id, kind, "") in self.stored:
+                ready.append(q)
+            else:
                 self._fail(q.id, kind, "", "no earlier output to build on (see the failure before)")
         return ready
 
@@ -254,47 +257,54 @@ class Generation:
 
     # --- one stage: stored, cached, or asked ---
     def _stage(self, kind: str, jobs: list[_Job]) -> tuple[dict[str, str], list[TeacherOutput]]:
-        """Texts by question id of every job that has one, and the new records of this stage."""
+        """Texts by question id of every job that has one, and the new records of this stage, in job order."""
         texts: dict[str, str] = {}
-        records: list[TeacherOutput] = []
-        fresh: dict[str, CachedResponse] = {}
-        asking: list[tuple[_Job, str, str]] = []
+        pending: list[tuple[_Job, str, str, CachedResponse | None]] = []  # job, rendered prompt, key, cached
         for job in jobs:
             stored = self.stored.get((job.question.id, kind, job.option_label))
             if stored is not None:
-                self.stats.already_stored += 1
                 texts[job.question.id] = stored.text
                 continue
             rendered = self.teacher.render(job.prompt)
             identity = (job.question.id, kind, job.option_label) if self.teacher.keyed_by_question else ()
             key = cache_key(self.described, rendered, identity)
-            cached = self.cache.get(key) if self.cache else None
-            if cached is not None:
-                self.stats.cache_hits += 1
-                records.append(self._record(kind, job, rendered, key, cached, from_cache=True))
-            else:
-                asking.append((job, rendered, key))
-        if asking:
-            completions = self.teacher.complete(
-                [TeacherRequest(job.prompt, job.question.id, kind, job.option_label) for job, _, _ in asking]
-            )
-            self.stats.teacher_calls += len(asking)
-            created_at = _now()
-            for (job, rendered, key), completion in zip(asking, completions, strict=True):
-                self.stats.prompt_tokens += completion.prompt_tokens
-                self.stats.completion_tokens += completion.completion_tokens
-                if completion.error:
-                    self._fail(job.question.id, kind, job.option_label, completion.error)
-                    continue
-                response = CachedResponse(
-                    completion.text, completion.prompt_tokens, completion.completion_tokens, created_at
+            cached = self.cache.get(key) if self.cache is not None else None
+            self.stats.cache_hits += cached is not None
+            pending.append((job, rendered, key, cached))
+        asking = [(job, key) for job, _, key, cached in pending if cached is None]
+        responses = self._ask(kind, asking)
+        records = []
+        for job, rendered, key, cached in pending:
+            response = cached or responses.get(key)
+            if response is not None:
+                records.append(
+                    self._record(kind, job, rendered, key, response, from_cache=cached is not None)
                 )
-                fresh[key] = response
-                records.append(self._record(kind, job, rendered, key, response, from_cache=False))
-        if self.cache:
-            self.cache.put_many(fresh)
         texts.update({r.id: r.text for r in records if r.kind != "option_explanation"})
         return texts, records
+
+    def _ask(self, kind: str, asking: list[tuple[_Job, str]]) -> dict[str, CachedResponse]:
+        """The teacher's responses by cache key (failed ones left out and counted), stored in the cache."""
+        if not asking:
+            return {}
+        completions = self.teacher.complete(
+            [TeacherRequest(job.prompt, job.question.id, kind, job.option_label) for job, _ in asking]
+        )
+        self.stats.teacher_calls += len(asking)
+        created_at = _now()
+        responses = {}
+        for (job, key), completion in zip(asking, completions, strict=True):
+            self.stats.prompt_tokens += completion.prompt_tokens
+            self.stats.completion_tokens += completion.completion_tokens
+            if completion.error:
+                self._fail(job.question.id, kind, job.option_label, completion.error)
+            else:
+                responses[key] = CachedResponse(
+                    completion.text, completion.prompt_tokens, completion.completion_tokens, created_at
+                )
+        if self.cache is not None:
+            self.cache.put_many(responses)
+        return responses
 
     def _record(
         self, kind: str, job: _Job, rendered: str, key: str, response: CachedResponse, *, from_cache: bool

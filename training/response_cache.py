@@ -52,7 +52,8 @@ class ResponseCache:
             for line in handle:
                 try:
                     entry = json.loads(line)
-                    self._entries[entry.pop("key")] = CachedResponse(**entry)
+                    key = entry.pop("key")
+                    self._entries[key] = CachedResponse(**entry)
                 except (json.JSONDecodeError, KeyError, TypeError):
                     skipped += 1
         if skipped:
