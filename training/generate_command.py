@@ -64,7 +64,11 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the random draws (examples, styles, requests)"
     )
-    parser.add_argument("--batch-size", type=int, default=32, help="prompts per teacher call and per write")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        help="prompts per teacher call and per write (default: the teacher's choice)",
+    )
     parser.add_argument("--explain-examples", type=int, default=EXPLAIN_EXAMPLES)
     parser.add_argument("--critique-examples", type=int, default=CRITIQUE_EXAMPLES)
     parser.add_argument("--revision-examples", type=int, default=REVISION_EXAMPLES)

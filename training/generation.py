@@ -18,7 +18,9 @@ argues for another option than the one it was written for (`option_support`).
 """
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -36,7 +38,7 @@ from .prompts import (
     revision_prompt,
 )
 from .response_cache import CachedResponse, ResponseCache, cache_key
-from .teacher import Teacher, TeacherRequest
+from .teacher import Completion, Teacher, TeacherRequest
 from .teacher_outputs import TeacherOutput, first_line
 
 METHODS = ("explain", "critique_revise", "option_explanations")
@@ -57,7 +59,9 @@ OutputKey = tuple[str, str, str]  # question id, kind, option label
 class GenerationConfig:
     method: str
     seed: int = 0
-    batch_size: int = 32  # prompts per teacher call; also how often records are handed to the caller
+    # Prompts per teacher call, and so how often records are handed to the caller (a killed run loses at most
+    # one batch). None: the teacher's `preferred_batch`, large enough to keep it busy.
+    batch_size: int | None = None
     explain_examples: int = EXPLAIN_EXAMPLES
     critique_examples: int = CRITIQUE_EXAMPLES
     revision_examples: int = REVISION_EXAMPLES
@@ -65,7 +69,7 @@ class GenerationConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"unknown generation method {self.method!r}; expected one of {METHODS}")
-        if self.batch_size < 1:
+        if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
 
 
@@ -105,12 +109,35 @@ class _Job:
     draws: dict
 
 
+@dataclass
+class _Stage:
+    """One kind of output for one batch of questions: prepared, asked of the teacher, then finished."""
+
+    kind: str
+    texts: dict[str, str]  # by question id: the stored ones at first, the new ones added when finished
+    pending: list[tuple[_Job, str, str, CachedResponse | None]]  # job, rendered prompt, cache key, cached
+    records: list[TeacherOutput] = field(default_factory=list)
+
+    def requests(self) -> list[TeacherRequest]:
+        return [
+            TeacherRequest(job.prompt, job.question.id, self.kind, job.option_label)
+            for job, _, _, cached in self.pending
+            if cached is None
+        ]
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Generation:
-    """One generation over `questions`; iterate it to run it. Not thread-safe; iterate once."""
+    """One generation over `questions`; iterate it (once) to run it, storing each list of records it yields.
+
+    The teacher is called from worker threads while this thread builds the prompts of the next batch and makes
+    the records of the last one, so the teacher never waits for the bookkeeping; the next batch's call is
+    queued behind the current one (or overlaps it, for a teacher with `concurrent_calls` 2). A killed run loses
+    at most the calls in flight and the records not yet handed over.
+    """
 
     def __init__(
         self,
@@ -129,10 +156,8 @@ class Generation:
         self.progress = progress
         self.kinds = KINDS_BY_METHOD[config.method]
         self.described = teacher.describe()
-        self.stats = GenerationStats(
-            items=len(self.questions)
-            * (len(LABELS) if config.method == "option_explanations" else len(self.kinds))
-        )
+        per_question = len(LABELS) if config.method == "option_explanations" else len(self.kinds)
+        self.stats = GenerationStats(items=len(self.questions) * per_question)
         ids = {q.id for q in self.questions}
         self.stored: dict[OutputKey, TeacherOutput] = {}
         for output in stored:
@@ -144,14 +169,6 @@ class Generation:
     @property
     def total(self) -> int:
         return self.stats.items
-
-    def _params(self, draws: dict) -> dict:
-        return {
-            "teacher": self.described,
-            "method": self.config.method,
-            "seed": self.config.seed,
-            "draws": draws,
-        }
 
     def _check_same_generation(self, output: TeacherOutput) -> None:
         theirs = {k: output.params.get(k) for k in ("teacher", "method", "seed")}
@@ -165,58 +182,79 @@ class Generation:
     def __iter__(self) -> Iterator[list[TeacherOutput]]:
         started = time.monotonic()
         self._report()
+        per_stage = len(LABELS) if self.config.method == "option_explanations" else 1
+        step = max(1, (self.config.batch_size or self.teacher.preferred_batch) // per_stage)
+        batches = (self._stages(self.questions[i : i + step]) for i in range(0, len(self.questions), step))
+        asker = ThreadPoolExecutor(self.teacher.concurrent_calls, thread_name_prefix="teacher")
+        queue: deque[tuple[Iterator[_Stage], _Stage, Future]] = deque()
+
+        def advance(stages: Iterator[_Stage]) -> None:
+            """Prepare the batch's next stage and queue its requests for the teacher."""
+            stage = next(stages, None)
+            if stage is not None:
+                queue.append((stages, stage, asker.submit(self.teacher.complete, stage.requests())))
+
         try:
-            per_stage = len(LABELS) if self.config.method == "option_explanations" else 1
-            step = max(1, self.config.batch_size // per_stage)
-            for start in range(0, len(self.questions), step):
-                yield from self._run_batch(self.questions[start : start + step])
+            advance(next(batches, iter(())))
+            while queue:
+                stages, stage, answer = queue.popleft()
+                if not queue:  # keep the teacher busy: the next batch waits right behind this stage
+                    advance(next(batches, iter(())))
+                self._finish(stage, answer.result())
+                self.stats.generated += len(stage.records)
+                if stage.records:
+                    yield stage.records
+                self._report()  # after the caller stored them: a progress hook that cancels loses nothing
+                advance(stages)
         finally:
+            asker.shutdown(wait=False, cancel_futures=True)
             self.stats.seconds += time.monotonic() - started
 
     def _report(self) -> None:
         if self.progress:
             self.progress(self.stats.done, self.stats.items)
 
-    # --- methods ---
-    def _run_batch(self, questions: list[Question]) -> Iterator[list[TeacherOutput]]:
-        method = self.config.method
-        if method == "option_explanations":
-            draws = {
-                q.id: explain_draws(self.config.seed, q.id, examples=self.config.explain_examples)
-                for q in questions
-            }
-            jobs = [
-                _Job(q, label, explain_prompt(q, label, draws[q.id]), draws[q.id])
-                for q in questions
-                for label in LABELS
-            ]
-            _, new = self._stage("option_explanation", jobs)
-            yield from self._hand_over(new)
+    # --- the methods, as stages of a batch; each stage is finished before the generator resumes ---
+    def _stages(self, questions: list[Question]) -> Iterator[_Stage]:
+        seed, config = self.config.seed, self.config
+        explain = {q.id: explain_draws(seed, q.id, examples=config.explain_examples) for q in questions}
+        if config.method == "option_explanations":
+            yield self._prepare(
+                "option_explanation",
+                [
+                    _Job(q, label, explain_prompt(q, label, explain[q.id]), explain[q.id])
+                    for q in questions
+                    for label in LABELS
+                ],
+            )
             return
-        explanations, new = self._explain(questions)
-        yield from self._hand_over(new)
-        if method == "explain":
+        explained = self._prepare(
+            "explanation",
+            [_Job(q, "", explain_prompt(q, q.answer_key, explain[q.id]), explain[q.id]) for q in questions],
+        )
+        yield explained
+        if config.method == "explain":
             return
         draws = {
             q.id: critique_revision_draws(
-                self.config.seed,
+                seed,
                 q.id,
-                critique_examples=self.config.critique_examples,
-                revision_examples=self.config.revision_examples,
+                critique_examples=config.critique_examples,
+                revision_examples=config.revision_examples,
             )
             for q in questions
         }
-        ready = self._with_inputs(questions, "critique", explanations)
-        critiques, new = self._stage(
+        explanations = explained.texts
+        critiqued = self._prepare(
             "critique",
             [
                 _Job(q, "", critique_prompt(q, explanations.get(q.id, ""), draws[q.id]), draws[q.id])
-                for q in ready
+                for q in self._with_inputs(questions, "critique", explanations)
             ],
         )
-        yield from self._hand_over(new)
-        ready = self._with_inputs(questions, "revised_explanation", explanations, critiques)
-        _, new = self._stage(
+        yield critiqued
+        critiques = critiqued.texts
+        yield self._prepare(
             "revised_explanation",
             [
                 _Job(
@@ -225,17 +263,9 @@ class Generation:
                     revision_prompt(q, explanations.get(q.id, ""), critiques.get(q.id, ""), draws[q.id]),
                     draws[q.id],
                 )
-                for q in ready
+                for q in self._with_inputs(questions, "revised_explanation", explanations, critiques)
             ],
         )
-        yield from self._hand_over(new)
-
-    def _explain(self, questions: list[Question]) -> tuple[dict[str, str], list[TeacherOutput]]:
-        jobs = []
-        for q in questions:
-            draws = explain_draws(self.config.seed, q.id, examples=self.config.explain_examples)
-            jobs.append(_Job(q, "", explain_prompt(q, q.answer_key, draws), draws))
-        return self._stage("explanation", jobs)
 
     def _with_inputs(self, questions: list[Question], kind: str, *inputs: dict[str, str]) -> list[Question]:
         """The questions whose earlier outputs exist; the others fail here (a recorded teacher needs none)."""
@@ -249,62 +279,47 @@ class Generation:
                 self._fail(q.id, kind, "", "no earlier output to build on (see the failure before)")
         return ready
 
-    def _hand_over(self, records: list[TeacherOutput]) -> Iterator[list[TeacherOutput]]:
-        self.stats.generated += len(records)
-        if records:
-            yield records
-        self._report()  # after the caller stored them: a progress hook that cancels the run loses nothing
-
     # --- one stage: stored, cached, or asked ---
-    def _stage(self, kind: str, jobs: list[_Job]) -> tuple[dict[str, str], list[TeacherOutput]]:
-        """Texts by question id of every job that has one, and the new records of this stage, in job order."""
-        texts: dict[str, str] = {}
-        pending: list[tuple[_Job, str, str, CachedResponse | None]] = []  # job, rendered prompt, key, cached
+    def _prepare(self, kind: str, jobs: list[_Job]) -> _Stage:
+        stage = _Stage(kind, texts={}, pending=[])
         for job in jobs:
             stored = self.stored.get((job.question.id, kind, job.option_label))
             if stored is not None:
-                texts[job.question.id] = stored.text
+                stage.texts[job.question.id] = stored.text
                 continue
             rendered = self.teacher.render(job.prompt)
             identity = (job.question.id, kind, job.option_label) if self.teacher.keyed_by_question else ()
             key = cache_key(self.described, rendered, identity)
             cached = self.cache.get(key) if self.cache is not None else None
             self.stats.cache_hits += cached is not None
-            pending.append((job, rendered, key, cached))
-        asking = [(job, key) for job, _, key, cached in pending if cached is None]
-        responses = self._ask(kind, asking)
-        records = []
-        for job, rendered, key, cached in pending:
-            response = cached or responses.get(key)
-            if response is not None:
-                records.append(
-                    self._record(kind, job, rendered, key, response, from_cache=cached is not None)
-                )
-        texts.update({r.id: r.text for r in records if r.kind != "option_explanation"})
-        return texts, records
+            stage.pending.append((job, rendered, key, cached))
+        return stage
 
-    def _ask(self, kind: str, asking: list[tuple[_Job, str]]) -> dict[str, CachedResponse]:
-        """The teacher's responses by cache key (failed ones left out and counted), stored in the cache."""
-        if not asking:
-            return {}
-        completions = self.teacher.complete(
-            [TeacherRequest(job.prompt, job.question.id, kind, job.option_label) for job, _ in asking]
-        )
-        self.stats.teacher_calls += len(asking)
+    def _finish(self, stage: _Stage, completions: list[Completion]) -> None:
+        """Count the teacher's answers, cache them, and make the stage's records in job order."""
         created_at = _now()
-        responses = {}
-        for (job, key), completion in zip(asking, completions, strict=True):
-            self.stats.prompt_tokens += completion.prompt_tokens
-            self.stats.completion_tokens += completion.completion_tokens
-            if completion.error:
-                self._fail(job.question.id, kind, job.option_label, completion.error)
-            else:
-                responses[key] = CachedResponse(
+        answered = iter(completions)
+        fresh: dict[str, CachedResponse] = {}
+        for job, rendered, key, cached in stage.pending:
+            response = cached
+            if cached is None:
+                completion = next(answered)
+                self.stats.teacher_calls += 1
+                self.stats.prompt_tokens += completion.prompt_tokens
+                self.stats.completion_tokens += completion.completion_tokens
+                if completion.error:
+                    self._fail(job.question.id, stage.kind, job.option_label, completion.error)
+                    continue
+                response = fresh[key] = CachedResponse(
                     completion.text, completion.prompt_tokens, completion.completion_tokens, created_at
                 )
+            stage.records.append(
+                self._record(stage.kind, job, rendered, key, response, from_cache=cached is not None)
+            )
         if self.cache is not None:
-            self.cache.put_many(responses)
-        return responses
+            self.cache.put_many(fresh)
+        if stage.kind != "option_explanation":
+            stage.texts.update({record.id: record.text for record in stage.records})
 
     def _record(
         self, kind: str, job: _Job, rendered: str, key: str, response: CachedResponse, *, from_cache: bool
@@ -319,7 +334,12 @@ class Generation:
             option_label=job.option_label,
             text=text,
             prompt=rendered,
-            params=self._params(job.draws),
+            params={
+                "teacher": self.described,
+                "method": self.config.method,
+                "seed": self.config.seed,
+                "draws": job.draws,
+            },
             flags=flags,
             usage={
                 "prompt_tokens": response.prompt_tokens,

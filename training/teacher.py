@@ -93,6 +93,10 @@ class Teacher(Protocol):
     # True when outputs depend on the question and output kind rather than on the prompt (recorded outputs):
     # the cache key then includes them.
     keyed_by_question: bool
+    # Prompts per call that keep this teacher busy: a few times its batch or its requests in flight.
+    preferred_batch: int
+    # How many calls may run at once: 2 lets the next call's requests fill the slots the last one frees.
+    concurrent_calls: int
 
     def describe(self) -> dict:
         """Backend, model and decoding: what determines the outputs (recorded with each, hashed in its key)."""

@@ -2,22 +2,23 @@
 
 Prompts go to `{base_url}/chat/completions` as messages (endpoint `chat`) or to `{base_url}/completions` as
 one text (endpoint `completions`), one request per prompt with at most `max_in_flight` in flight, so a
-server that batches continuously (vLLM, TGI) sees a steady stream. Each request has a timeout; 429, 5xx,
+server that batches continuously (vLLM, TGI) sees a steady stream. Each worker thread keeps its connection
+alive between requests (no TCP or TLS handshake per prompt). Each request has a timeout; 429, 5xx,
 timeouts and dropped connections are retried with exponential backoff (honouring Retry-After), after which
 that request alone fails. A server that cannot be reached, an unknown model or a refused API key raise
 `TeacherError` at once, since no request could succeed.
 """
 
+import http.client
 import json
 import os
 import random
+import socket
 import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from http.client import HTTPException
 
 from .prompts import Prompt
 from .teacher import (
@@ -32,6 +33,10 @@ from .teacher import (
 MAX_BACKOFF_S = 60.0
 
 
+class _RequestFailed(Exception):
+    """This request cannot succeed (e.g. HTTP 400), but others may."""
+
+
 class _Retryable(Exception):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
@@ -40,6 +45,7 @@ class _Retryable(Exception):
 
 class OpenAITeacher:
     keyed_by_question = False
+    concurrent_calls = 2  # calls share the pool, so requests in flight stay bounded by max_in_flight
 
     def __init__(
         self,
@@ -61,6 +67,14 @@ class OpenAITeacher:
         self.decoding = decoding or Decoding()
         self.endpoint = endpoint
         self.url = f"{self.base_url}/{'chat/completions' if endpoint == 'chat' else 'completions'}"
+        parts = urllib.parse.urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise TeacherError(
+                f"base_url must be an http(s) URL such as http://gpu-host:8000/v1, got {base_url!r}"
+            )
+        self._scheme, self._netloc, self._prefix = parts.scheme, parts.netloc, parts.path.rstrip("/")
+        self._path = urllib.parse.urlsplit(self.url).path
+        self._local = threading.local()
         self.headers = {"Content-Type": "application/json"}
         if api_key_env:
             key = os.environ.get(api_key_env)
@@ -71,6 +85,9 @@ class OpenAITeacher:
                 )
             self.headers["Authorization"] = f"Bearer {key}"
         self.max_in_flight = max_in_flight
+        # Each call waits for its slowest request, and prompts are built and records made between calls:
+        # eight rounds of requests per call keep those pauses small next to the time in flight.
+        self.preferred_batch = 8 * max_in_flight
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.backoff_s = backoff_s
@@ -142,33 +159,59 @@ class OpenAITeacher:
                 return Completion(error=str(problem))
         raise AssertionError("unreachable")
 
-    def _post(self, data: bytes) -> dict:
-        request = urllib.request.Request(self.url, data=data, headers=self.headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            self._raise_for_status(error)
-        except urllib.error.URLError as error:
-            if isinstance(error.reason, TimeoutError):
+    def _connection(self) -> http.client.HTTPConnection:
+        """This thread's connection to the server, kept alive between requests (no new handshake each time)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            factory = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+            connection = self._local.connection = factory(self._netloc, timeout=self.timeout_s)
+            self._local.used = False
+        return connection
+
+    def _drop_connection(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    def _send(self, method: str, path: str, data: bytes | None) -> tuple[int, bytes, http.client.HTTPMessage]:
+        for fresh_try in (False, True):
+            connection = self._connection()
+            reused = self._local.used
+            try:
+                connection.request(method, path, body=data, headers=self.headers)
+                response = connection.getresponse()
+                body = response.read()
+            except (ConnectionRefusedError, socket.gaierror) as error:
+                self._drop_connection()
+                raise TeacherUnavailableError(
+                    f"cannot reach the teacher server at {self.url} ({error}): is it running, and is base_url "
+                    "right (it usually ends in /v1)?"
+                ) from None
+            except TimeoutError:
+                self._drop_connection()
                 raise _Retryable(f"no answer within {self.timeout_s} s") from None
-            raise TeacherUnavailableError(
-                f"cannot reach the teacher server at {self.url} ({error.reason}): is it running, and is "
-                "base_url right (it usually ends in /v1)?"
-            ) from None
-        except TimeoutError:
-            raise _Retryable(f"no answer within {self.timeout_s} s") from None
-        except (ConnectionError, HTTPException) as error:
-            raise _Retryable(f"connection dropped ({error!r})") from None
-        except json.JSONDecodeError as error:
-            raise _RequestFailed(f"the server's answer is not JSON ({error})") from None
+            except (OSError, http.client.HTTPException) as error:
+                self._drop_connection()
+                if reused and not fresh_try:
+                    continue  # the server closed the idle kept-alive connection: send again on a new one
+                raise _Retryable(f"connection dropped ({error!r})") from None
+            self._local.used = True
+            return response.status, body, response.headers
         raise AssertionError("unreachable")
 
-    def _raise_for_status(self, error: urllib.error.HTTPError):
-        message = _error_message(error)
-        status = error.code
+    def _post(self, data: bytes) -> dict:
+        status, body, headers = self._send("POST", self._path, data)
+        if status != 200:
+            self._raise_for_status(status, _error_message(body), headers)
+        try:
+            return json.loads(body)
+        except json.JSONDecodeError as error:
+            raise _RequestFailed(f"the server's answer is not JSON ({error})") from None
+
+    def _raise_for_status(self, status: int, message: str, headers: http.client.HTTPMessage):
         if status == 429 or status >= 500:
-            retry_after = error.headers.get("Retry-After")
+            retry_after = headers.get("Retry-After")
             raise _Retryable(
                 f"HTTP {status}: {message}",
                 float(retry_after) if retry_after and retry_after.isdigit() else None,
@@ -189,11 +232,10 @@ class OpenAITeacher:
         raise _RequestFailed(f"HTTP {status}: {message}")
 
     def _served_models(self) -> list[str]:
-        request = urllib.request.Request(f"{self.base_url}/models", headers=self.headers)
         try:
-            with urllib.request.urlopen(request, timeout=min(self.timeout_s, 10.0)) as response:
-                return sorted(str(m.get("id")) for m in json.loads(response.read()).get("data", []))
-        except (OSError, ValueError, AttributeError):
+            status, body, _ = self._send("GET", f"{self._prefix}/models", None)
+            return sorted(str(m.get("id")) for m in json.loads(body).get("data", [])) if status == 200 else []
+        except (TeacherError, _Retryable, ValueError, AttributeError):
             return []
 
     def _parse(self, payload: dict) -> Completion:
@@ -210,22 +252,14 @@ class OpenAITeacher:
         )
 
 
-class _RequestFailed(Exception):
-    """This request cannot succeed (e.g. HTTP 400), but others may."""
-
-
-def _error_message(error: urllib.error.HTTPError) -> str:
+def _error_message(body: bytes) -> str:
+    """The message of an OpenAI-style error body ({"error": {"message": ...}} or {"error": "..."})."""
+    text = body.decode("utf-8", "replace").strip()
     try:
-        body = error.read().decode("utf-8", "replace")
-    except OSError:
-        return error.reason or ""
-    try:
-        detail = json.loads(body)
+        detail = json.loads(text)
     except json.JSONDecodeError:
-        return body.strip()[:300] or str(error.reason)
-    if isinstance(detail, dict):
-        inner = detail.get("error", detail)
-        if isinstance(inner, dict):
-            return str(inner.get("message") or inner)[:300]
-        return str(inner)[:300]
-    return body[:300]
+        return text[:300]
+    inner = detail.get("error", detail) if isinstance(detail, dict) else detail
+    if isinstance(inner, dict):
+        inner = inner.get("message") or inner
+    return str(inner)[:300]

@@ -18,6 +18,8 @@ from .teacher_outputs import load_teacher_explanations
 
 class RecordedTeacher:
     keyed_by_question = True
+    preferred_batch = 256
+    concurrent_calls = 1
 
     def __init__(self, path: str | Path):
         self.path = Path(path)

@@ -30,6 +30,7 @@ PROMPT_FORMATS = ("auto", "chat", "completion")
 
 class TransformersTeacher:
     keyed_by_question = False
+    concurrent_calls = 1
 
     def __init__(
         self,
@@ -49,6 +50,7 @@ class TransformersTeacher:
         self.model_name = model
         self.decoding = decoding or Decoding()
         self.batch_size = batch_size
+        self.preferred_batch = 4 * batch_size  # room to group prompts of similar length into micro-batches
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.dtype = (
             getattr(torch, dtype)

@@ -21,6 +21,11 @@ def default_reply(body: dict) -> str:
     return f"Answer to: {last}\nA second line that is not kept."
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # the listen backlog: the default 5 drops connections from many clients at once
+
+
 class OpenAIServer:
     def __init__(
         self,
@@ -40,9 +45,7 @@ class OpenAIServer:
         self._failures: deque[tuple[int, dict, dict]] = deque()
         self._slow: deque[float] = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 128
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
 
     @property
@@ -75,6 +78,9 @@ class OpenAIServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keeps connections alive, as real servers do
+            disable_nagle_algorithm = True  # headers and body go out without waiting for an ACK
+
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
 
@@ -139,3 +145,11 @@ class OpenAIServer:
                 )
 
         return Handler
+
+
+if __name__ == "__main__":  # serve until killed: python -m tests.training.openai_server [DELAY_S]
+    import sys
+
+    with OpenAIServer(delay_s=float(sys.argv[1]) if len(sys.argv) > 1 else 0.0) as running:
+        print(running.url, flush=True)
+        threading.Event().wait()

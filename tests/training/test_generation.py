@@ -125,20 +125,20 @@ def test_resume_after_a_crash_asks_only_for_what_the_store_lacks(openai_server, 
     teacher = http_teacher(openai_server)
     config = GenerationConfig("critique_revise", batch_size=1)
     crashed = iter(Generation(questions, teacher, config))
-    store = next(crashed) + next(crashed)  # stored the first question's explanation and critique, then died
-    del crashed
-    asked = len(openai_server.requests)
-    assert asked == 2
+    store = next(crashed) + next(crashed)  # the first two explanations were stored, then the run died
+    crashed.close()
     seen = []
     resumed = Generation(questions, teacher, config, stored=store, progress=lambda *p: seen.append(p))
     store += run(resumed)
-    assert len(openai_server.requests) - asked == 7 and resumed.stats.already_stored == 2
+    assert resumed.stats.already_stored == 2 and resumed.stats.teacher_calls == 7
     keys = [(r.id, r.kind) for r in store]
     assert len(keys) == len(set(keys)) == 9
     assert seen[0] == (2, 9) and seen[-1] == (9, 9)
-    # The revision built on the stored explanation and critique.
-    revised = next(r for r in store if r.id == "q-cup" and r.kind == "revised_explanation")
-    assert store[1].text in revised.prompt
+    # The crashed run lost at most the one call it had in flight.
+    assert len(openai_server.requests) <= 2 + 1 + 7
+    # The critique built on the stored explanation.
+    critique = next(r for r in store if r.id == "q-cup" and r.kind == "critique")
+    assert f"Explanation: {store[0].text}" in critique.prompt
 
 
 def test_a_store_from_another_generation_is_refused(openai_server, questions):
