@@ -164,11 +164,16 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--rounds", type=int, default=16, help="HTTP requests per run: rounds x in flight")
     parser.add_argument("--skip-local", action="store_true")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     args = parser.parse_args()
     if not args.data.is_dir():
         parser.error(f"no data folder at {args.data}: pass --data with cqa_validation.jsonl")
     questions = load_split(args.data, "validation")
     print(f"machine: {os.cpu_count()} CPUs, load average {load_average()}")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if not args.skip_local:
         bench_local(questions[: args.questions], args.max_new_tokens)
         print(f"load average {load_average()}")

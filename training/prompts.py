@@ -10,8 +10,9 @@ A `Prompt` is built once and rendered per backend:
   local transformers backend; over HTTP it cannot be forced portably, so the worked examples show it and the
   generation strips it when the teacher repeats it.
 
-Random draws (worked examples, style adjectives, request pair) are seeded per question and purpose, so a
-question's prompt depends only on the seed and the question, never on batch order or on resuming.
+Random draws (style adjectives, request pair, the critique and revision prompts' worked examples) are seeded
+per question and purpose, so a question's prompt depends only on the seed and the question, never on batch
+order or on resuming. The explanation prompt shows the same worked examples to every question, as the paper's.
 """
 
 import random
@@ -24,9 +25,12 @@ from .worked_examples import REQUEST_PAIRS, STYLE_ADJECTIVES, WORKED_EXAMPLES, R
 ANSWER_LINE = "The answer is ({letter}) {text}."
 
 EXPLAIN_INSTRUCTION = (
-    "Each question below has five answer choices and a given answer. Write a {style_a} and {style_b} "
-    "explanation of two or three sentences that shows why the given answer fits the question."
+    "Each question below has five answer choices and a given answer. Explain in two or three sentences why the "
+    "given answer fits the question."
 )
+# Drawn per prompt, and asked in the query rather than the instruction: every explanation prompt of a run then
+# starts with the same instruction and worked examples, a prefix the teacher computes once per batch.
+STYLE_REQUEST = "Give a {style_a} and {style_b} explanation for this question."
 CRITIQUE_INSTRUCTION = (
     "Each question below comes with an answer, an explanation of it, and a request about that explanation. "
     "Answer the request with a critique of one or two sentences."
@@ -88,16 +92,22 @@ def _rng(seed: int, question_id: str, purpose: str) -> random.Random:
     return random.Random(f"{seed}/{question_id}/{purpose}")
 
 
-def _draw_examples(rng: random.Random, count: int) -> list[str]:
+def _check_count(count: int) -> int:
     if not 0 < count <= len(WORKED_EXAMPLES):
         raise ValueError(f"a prompt can show 1 to {len(WORKED_EXAMPLES)} worked examples, not {count}")
-    return [example.id for example in rng.sample(WORKED_EXAMPLES, count)]
+    return count
+
+
+def _draw_examples(rng: random.Random, count: int) -> list[str]:
+    return [example.id for example in rng.sample(WORKED_EXAMPLES, _check_count(count))]
 
 
 def explain_draws(seed: int, question_id: str, *, examples: int = EXPLAIN_EXAMPLES) -> dict:
-    """The worked examples (in prompt order) and the two style adjectives of a question's explanation prompt."""
+    """The worked examples of the explanation prompt (the first `examples`, the same for every question) and
+    the two style adjectives drawn for this question."""
     rng = _rng(seed, question_id, "explain")
-    return {"examples": _draw_examples(rng, examples), "styles": rng.sample(STYLE_ADJECTIVES, 2)}
+    fixed = WORKED_EXAMPLES[: _check_count(examples)]
+    return {"examples": [e.id for e in fixed], "styles": rng.sample(STYLE_ADJECTIVES, 2)}
 
 
 def critique_revision_draws(
@@ -120,11 +130,14 @@ def explain_prompt(question: Question, label: str, draws: dict) -> Prompt:
     """Ask for an explanation of `label` given as the answer (the gold one, or another for counterfactuals)."""
     style_a, style_b = draws["styles"]
     return Prompt(
-        instruction=EXPLAIN_INSTRUCTION.format(style_a=style_a, style_b=style_b),
+        instruction=EXPLAIN_INSTRUCTION,
         turns=tuple(
             (_example_block(EXAMPLES_BY_ID[i]), EXAMPLES_BY_ID[i].explanation) for i in draws["examples"]
         ),
-        query=question_block(question.question, question.choices, label),
+        query=(
+            f"{STYLE_REQUEST.format(style_a=style_a, style_b=style_b)}\n"
+            f"{question_block(question.question, question.choices, label)}"
+        ),
         label=EXPLANATION_LABEL,
     )
 

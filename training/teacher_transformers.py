@@ -6,7 +6,9 @@ The model is any `AutoModelForCausalLM` id or folder, a `.gguf` file, or `smollm
 Prompt format: `chat` applies the tokenizer's chat template to the prompt's messages and pre-fills the forced
 start of the answer after the assistant header; `completion` feeds the prompt's text. `auto` (the default)
 picks chat when the tokenizer has a chat template. Each call's prompts are sorted by token length and cut into
-micro-batches of `batch_size`, so a micro-batch pads only to its own longest prompt.
+micro-batches of `batch_size`, so a micro-batch pads only to its own longest prompt. The tokens that all
+prompts of a micro-batch start with (the explanation prompt's instruction and worked examples) are run through
+the model once and their cache shared by the rows, which on a CPU is most of the work.
 """
 
 from collections.abc import Sequence
@@ -26,6 +28,7 @@ from .prompts import Prompt
 from .teacher import Completion, Decoding, TeacherError, TeacherRequest
 
 PROMPT_FORMATS = ("auto", "chat", "completion")
+MIN_SHARED_PREFIX = 32  # tokens; a shorter common prefix is not worth its own forward pass
 
 
 class TransformersTeacher:
@@ -139,13 +142,29 @@ class TransformersTeacher:
 
     @torch.inference_mode()
     def _generate(self, input_ids: list[list[int]]) -> list[Completion]:
-        batch = self.tokenizer.pad({"input_ids": input_ids}, return_tensors="pt").to(self.device)
-        prompt_length = batch["input_ids"].shape[1]
+        shared = _shared_prefix_length(input_ids)
+        batch = self.tokenizer.pad({"input_ids": [ids[shared:] for ids in input_ids]}, return_tensors="pt")
+        tokens, mask = batch["input_ids"], batch["attention_mask"]
+        extra = {}
+        if shared:
+            # Rows are [shared prefix][padding][rest]: the prefix is computed once and its cache copied to
+            # every row; positions come from the attention mask, so the padding in between changes nothing.
+            prefix = torch.tensor([input_ids[0][:shared]])
+            cache = self.model(input_ids=prefix.to(self.device), use_cache=True).cache
+            cache.batch_repeat_interleave(len(input_ids))
+            tokens = torch.cat([prefix.expand(len(input_ids), -1), tokens], dim=1)
+            mask = torch.cat([torch.ones(len(input_ids), shared, dtype=mask.dtype), mask], dim=1)
+            extra["cache"] = cache
+        prompt_length = tokens.shape[1]
         stopping = StoppingCriteriaList(
             [_StopOnText(self.tokenizer, self.decoding.stop, prompt_length)] if self.decoding.stop else []
         )
         output = self.model.generate(
-            **batch, generation_config=self.generation_config, stopping_criteria=stopping
+            input_ids=tokens.to(self.device),
+            attention_mask=mask.to(self.device),
+            generation_config=self.generation_config,
+            stopping_criteria=stopping,
+            **extra,
         )
         new = output[:, prompt_length:]
         # Tokens up to and including the first end (or padding) token; after it a row only holds padding.
@@ -158,6 +177,18 @@ class TransformersTeacher:
             )
             for text, ids, n in zip(texts, input_ids, lengths, strict=True)
         ]
+
+
+def _shared_prefix_length(input_ids: list[list[int]]) -> int:
+    """Tokens every row starts with (leaving each row at least one of its own), or 0 when too few to pay off."""
+    if len(input_ids) < 2:
+        return 0
+    limit = min(len(ids) for ids in input_ids) - 1
+    first = input_ids[0]
+    shared = 0
+    while shared < limit and all(ids[shared] == first[shared] for ids in input_ids):
+        shared += 1
+    return shared if shared >= MIN_SHARED_PREFIX else 0
 
 
 class _StopOnText(StoppingCriteria):

@@ -40,7 +40,7 @@ def http_teacher(server, **options) -> OpenAITeacher:
 
 
 def test_chat_endpoint_sends_messages_and_returns_texts_with_usage(openai_server, questions):
-    teacher = http_teacher(openai_server)
+    teacher = http_teacher(openai_server, max_in_flight=1)  # requests arrive in order
     completions = teacher.complete(requests_for(questions))
     # The server answers with the last line of the last user turn, the given answer line; the stop sequence
     # "\n\n" leaves the second line of its answer in place (only the first line is kept later).

@@ -43,7 +43,7 @@ def test_batched_generation_matches_one_prompt_at_a_time(tiny_lm_dir, uneven_que
     assert [c.prompt_tokens for c in batched] == lengths
 
 
-def test_micro_batches_group_prompts_of_similar_length(tiny_lm_dir, uneven_questions):
+def test_micro_batches_group_prompts_of_similar_length_and_share_their_prefix(tiny_lm_dir, uneven_questions):
     teacher = TransformersTeacher(str(tiny_lm_dir), Decoding(max_new_tokens=2), batch_size=2)
     widths = []
     hook = teacher.model.register_forward_pre_hook(
@@ -53,14 +53,20 @@ def test_micro_batches_group_prompts_of_similar_length(tiny_lm_dir, uneven_quest
         completions = teacher.complete(explain_requests(uneven_questions))
     finally:
         hook.remove()
-    short, long = (
-        sorted({c.prompt_tokens for c in completions[::2]}),
-        sorted({c.prompt_tokens for c in completions[1::2]}),
-    )
-    prefill = [w for w in widths if w[1] > 1]  # the first forward of each generate call sees the whole prompt
-    # The two long prompts share one micro-batch and the two short ones the other: no short prompt is padded
-    # to the long ones' length.
-    assert prefill == [(2, max(long)), (2, max(short))]
+    short = max(c.prompt_tokens for c in completions[::2])
+    long = max(c.prompt_tokens for c in completions[1::2])
+    rendered = [teacher.render(r.prompt) for r in explain_requests(uneven_questions[:2])]
+    ids = [teacher.tokenizer(text, add_special_tokens=False)["input_ids"] for text in rendered]
+    shared = next(i for i, (a, b) in enumerate(zip(*ids, strict=False)) if a != b)  # instruction, examples
+    assert shared > 200
+    # Per micro-batch: the shared prefix once, then both rows from where they differ (2 new tokens after).
+    # The two long prompts go together and the two short ones too: no short prompt is padded to a long one.
+    assert [w for w in widths if w[1] > 1] == [
+        (1, shared),
+        (2, long - shared),
+        (1, shared),
+        (2, short - shared),
+    ]
 
 
 def test_chat_template_with_the_answer_start_prefilled(tiny_lm_dir, questions):
