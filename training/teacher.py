@@ -117,7 +117,8 @@ class TeacherSpec:
     `decoding` changes what the teacher writes (see `Decoding`); `options` only how it runs:
     - openai: max_in_flight (8), timeout_s (120), max_retries (4), backoff_s (1.0);
     - transformers: batch_size (16), device (cuda if available), dtype (bfloat16 on GPU, float32 on CPU),
-      prompt_format (auto: chat when the tokenizer has a chat template), cache_dir (for converted GGUF files).
+      prompt_format (auto: chat when the tokenizer has a chat template), cache_dir (for converted GGUF files),
+      threads (torch CPU threads, process-wide; default torch's choice).
     """
 
     backend: str
@@ -169,7 +170,7 @@ def build_teacher(spec: TeacherSpec) -> Teacher:
     if spec.backend == "transformers":
         from .teacher_transformers import TransformersTeacher
 
-        options = _options(spec, {"batch_size", "device", "dtype", "prompt_format", "cache_dir"})
+        options = _options(spec, {"batch_size", "device", "dtype", "prompt_format", "cache_dir", "threads"})
         return TransformersTeacher(spec.model, decoding, **options)
     from .teacher_recorded import RecordedTeacher
 

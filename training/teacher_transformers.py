@@ -45,11 +45,16 @@ class TransformersTeacher:
         dtype: str | None = None,
         prompt_format: str = "auto",
         cache_dir: str | Path | None = None,
+        threads: int | None = None,
     ):
         if prompt_format not in PROMPT_FORMATS:
             raise ValueError(f"unknown prompt_format {prompt_format!r}; expected one of {PROMPT_FORMATS}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if threads:
+            # Process-wide. On cores shared with other jobs, one thread avoids OpenMP threads spinning while
+            # they wait for each other, which can make two threads several times slower than one.
+            torch.set_num_threads(threads)
         self.model_name = model
         self.decoding = decoding or Decoding()
         self.batch_size = batch_size

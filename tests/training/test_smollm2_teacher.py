@@ -7,11 +7,22 @@ from training.gguf_models import SMOLLM2, converted_gguf, smollm2_gguf
 from training.teacher import TeacherSpec, build_teacher
 
 
+@pytest.fixture
+def restore_torch_threads():
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)  # the teacher's `threads` option is process-wide
+
+
 @pytest.mark.slow
-def test_smollm2_writes_explanations_for_two_questions(questions):
-    teacher = build_teacher(
-        TeacherSpec(backend="transformers", model=SMOLLM2, decoding={"max_new_tokens": 20})
+def test_smollm2_writes_explanations_for_two_questions(questions, restore_torch_threads):
+    # One CPU thread: on cores shared with other jobs, two threads can be several times slower than one.
+    spec = TeacherSpec(
+        backend="transformers", model=SMOLLM2, decoding={"max_new_tokens": 20}, options={"threads": 1}
     )
+    teacher = build_teacher(spec)
     assert (converted_gguf(smollm2_gguf()) / "model.safetensors").is_file()  # the cached copy it loaded
     # Three worked examples instead of seven keep the CPU prefill short; the prompt is otherwise the paper's.
     generation = Generation(questions[:2], teacher, GenerationConfig("explain", explain_examples=3))
