@@ -58,6 +58,15 @@ def bench_local(questions, max_new_tokens: int) -> None:
     print(
         f"[local] load from the cached safetensors copy: {load:.2f} s (first build_teacher this run: {first_load:.1f} s)"
     )
+    from training.prompts import explain_draws, explain_prompt
+    from training.teacher_transformers import _shared_prefix_length
+
+    rendered = [teacher.render(explain_prompt(q, q.answer_key, explain_draws(0, q.id))) for q in questions]
+    ids = teacher.tokenizer(rendered, add_special_tokens=False)["input_ids"]
+    print(
+        f"[local] prompts of {sum(map(len, ids)) / len(ids):.0f} tokens on average, the first "
+        f"{_shared_prefix_length(ids)} shared by all (instruction and worked examples)"
+    )
     batched, batched_s, batched_stats = generate(questions, teacher, batch_size=len(questions))
     teacher.batch_size = 1
     alone, alone_s, alone_stats = generate(questions, teacher, batch_size=1)

@@ -60,7 +60,7 @@ class GenerationConfig:
     method: str
     seed: int = 0
     # Prompts per teacher call, and so how often records are handed to the caller (a killed run loses at most
-    # one batch). None: the teacher's `preferred_batch`, large enough to keep it busy.
+    # the calls in flight). None: the teacher's `preferred_batch`, large enough to keep it busy.
     batch_size: int | None = None
     explain_examples: int = EXPLAIN_EXAMPLES
     critique_examples: int = CRITIQUE_EXAMPLES
@@ -217,12 +217,12 @@ class Generation:
     # --- the methods, as stages of a batch; each stage is finished before the generator resumes ---
     def _stages(self, questions: list[Question]) -> Iterator[_Stage]:
         seed, config = self.config.seed, self.config
-        explain = {q.id: explain_draws(seed, q.id, examples=config.explain_examples) for q in questions}
+        styled = {q.id: explain_draws(seed, q.id, examples=config.explain_examples) for q in questions}
         if config.method == "option_explanations":
             yield self._prepare(
                 "option_explanation",
                 [
-                    _Job(q, label, explain_prompt(q, label, explain[q.id]), explain[q.id])
+                    _Job(q, label, explain_prompt(q, label, styled[q.id]), styled[q.id])
                     for q in questions
                     for label in LABELS
                 ],
@@ -230,7 +230,7 @@ class Generation:
             return
         explained = self._prepare(
             "explanation",
-            [_Job(q, "", explain_prompt(q, q.answer_key, explain[q.id]), explain[q.id]) for q in questions],
+            [_Job(q, "", explain_prompt(q, q.answer_key, styled[q.id]), styled[q.id]) for q in questions],
         )
         yield explained
         if config.method == "explain":

@@ -1,7 +1,9 @@
 """A teacher behind an OpenAI-compatible HTTP server (vLLM, Ollama, llama.cpp server, TGI, OpenAI).
 
-Prompts go to `{base_url}/chat/completions` as messages (endpoint `chat`) or to `{base_url}/completions` as
-one text (endpoint `completions`), one request per prompt with at most `max_in_flight` in flight, so a
+Prompts go to `{base_url}/chat/completions` as messages (endpoint `chat`: the instruction as the system
+message, each worked example as a user and an assistant turn, the question as the last user turn; a forced
+start of the answer cannot be pre-filled portably, so the worked answers show it and the generation strips it
+when repeated) or to `{base_url}/completions` as one text (endpoint `completions`), one request per prompt with at most `max_in_flight` in flight, so a
 server that batches continuously (vLLM, TGI) sees a steady stream. Each worker thread keeps its connection
 alive between requests (no TCP or TLS handshake per prompt). Each request has a timeout; 429, 5xx,
 timeouts and dropped connections are retried with exponential backoff (honouring Retry-After), after which
