@@ -181,18 +181,18 @@ def _run(args, questions, teacher, config: GenerationConfig, stored) -> int:
 
     cache_folder = args.cache or default_cache_dir() / RESPONSE_CACHE_FOLDER
     cache = None if args.no_cache else ResponseCache(cache_folder, teacher.describe())
-    bar = tqdm(total=0, unit="output", desc=f"{args.method} {args.split}", file=sys.stderr)
-
-    def progress(done: int, total: int) -> None:
-        bar.total, bar.n = total, done
-        bar.refresh()
-
     try:
-        generation = Generation(questions, teacher, config, stored=stored, cache=cache, progress=progress)
+        generation = Generation(questions, teacher, config, stored=stored, cache=cache)
     except ValueError as error:
-        bar.close()
         print(f"error: {error}", file=sys.stderr)
         return 2
+    bar = tqdm(total=generation.total, unit="output", desc=f"{args.method} {args.split}", file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.n = done
+        bar.refresh()
+
+    generation.progress = progress
     status = 0
     try:
         for records in generation:

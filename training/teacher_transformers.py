@@ -65,16 +65,11 @@ class TransformersTeacher:
             if dtype
             else (torch.bfloat16 if self.device.type == "cuda" else torch.float32)
         )
-        path = resolve_model(model, Path(cache_dir) if cache_dir else None)
+        self._path = resolve_model(model, Path(cache_dir) if cache_dir else None)
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model = AutoModelForCausalLM.from_pretrained(path, dtype=self.dtype)
+            self.tokenizer = AutoTokenizer.from_pretrained(self._path)
         except OSError as error:
-            raise TeacherError(
-                f"cannot load the transformers model {model!r}: {error}. Give a local model folder, a .gguf "
-                f"file, or {SMOLLM2!r} for the packaged SmolLM2 (this machine may have no hub access)"
-            ) from None
-        self.model.to(self.device).eval()
+            raise self._cannot_load(error) from None
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -86,26 +81,36 @@ class TransformersTeacher:
         self.prompt_format = (
             prompt_format if prompt_format != "auto" else ("chat" if has_template else "completion")
         )
-        self.end_ids = torch.tensor(
-            sorted({*self._eos_ids(), self.tokenizer.pad_token_id}), device=self.device
-        )
-        self.generation_config = GenerationConfig(
-            max_new_tokens=self.decoding.max_new_tokens,
-            do_sample=not self.decoding.greedy,
-            temperature=self.decoding.temperature if not self.decoding.greedy else None,
-            top_p=self.decoding.top_p if not self.decoding.greedy else None,
-            eos_token_id=self._eos_ids(),
-            pad_token_id=self.tokenizer.pad_token_id,
+        self._model = None  # loaded on the first call: a generation the cache serves whole never needs it
+
+    def _cannot_load(self, error: OSError) -> TeacherError:
+        return TeacherError(
+            f"cannot load the transformers model {self.model_name!r}: {error}. Give a local model folder, a "
+            f".gguf file, or {SMOLLM2!r} for the packaged SmolLM2 (this machine may have no hub access)"
         )
 
-    def _eos_ids(self) -> list[int]:
-        ids = self.model.generation_config.eos_token_id
-        if ids is None:
-            ids = self.tokenizer.eos_token_id
-        ids = ids if isinstance(ids, list) else [ids]
-        if None in ids:
-            raise TeacherError(f"{self.model_name!r} defines no end-of-sequence token")
-        return ids
+    @property
+    def model(self):
+        if self._model is None:
+            try:
+                model = AutoModelForCausalLM.from_pretrained(self._path, dtype=self.dtype)
+            except OSError as error:
+                raise self._cannot_load(error) from None
+            eos = model.generation_config.eos_token_id
+            eos = [self.tokenizer.eos_token_id] if eos is None else eos if isinstance(eos, list) else [eos]
+            if None in eos:
+                raise TeacherError(f"{self.model_name!r} defines no end-of-sequence token")
+            self.end_ids = torch.tensor(sorted({*eos, self.tokenizer.pad_token_id}), device=self.device)
+            self.generation_config = GenerationConfig(
+                max_new_tokens=self.decoding.max_new_tokens,
+                do_sample=not self.decoding.greedy,
+                temperature=self.decoding.temperature if not self.decoding.greedy else None,
+                top_p=self.decoding.top_p if not self.decoding.greedy else None,
+                eos_token_id=eos,
+                pad_token_id=self.tokenizer.pad_token_id,
+            )
+            self._model = model.to(self.device).eval()
+        return self._model
 
     def describe(self) -> dict:
         described = {"backend": "transformers", "model": self.model_name}
@@ -147,6 +152,7 @@ class TransformersTeacher:
 
     @torch.inference_mode()
     def _generate(self, input_ids: list[list[int]]) -> list[Completion]:
+        model = self.model  # loaded on first use, with the generation config and end tokens
         shared = _shared_prefix_length(input_ids)
         batch = self.tokenizer.pad({"input_ids": [ids[shared:] for ids in input_ids]}, return_tensors="pt")
         tokens, mask = batch["input_ids"], batch["attention_mask"]
@@ -155,7 +161,7 @@ class TransformersTeacher:
             # Rows are [shared prefix][padding][rest]: the prefix is computed once and its cache copied to
             # every row; positions come from the attention mask, so the padding in between changes nothing.
             prefix = torch.tensor([input_ids[0][:shared]])
-            cache = self.model(input_ids=prefix.to(self.device), use_cache=True).cache
+            cache = model(input_ids=prefix.to(self.device), use_cache=True).cache
             cache.batch_repeat_interleave(len(input_ids))
             tokens = torch.cat([prefix.expand(len(input_ids), -1), tokens], dim=1)
             mask = torch.cat([torch.ones(len(input_ids), shared, dtype=mask.dtype), mask], dim=1)
@@ -164,7 +170,7 @@ class TransformersTeacher:
         stopping = StoppingCriteriaList(
             [_StopOnText(self.tokenizer, self.decoding.stop, prompt_length)] if self.decoding.stop else []
         )
-        output = self.model.generate(
+        output = model.generate(
             input_ids=tokens.to(self.device),
             attention_mask=mask.to(self.device),
             generation_config=self.generation_config,

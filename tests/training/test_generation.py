@@ -185,18 +185,25 @@ def test_empty_outputs_and_explanations_for_another_option_are_flagged(questions
     assert generation.stats.flagged == {"empty": 1, "other_option": 1}
 
 
-def test_transformers_teacher_generates_traced_explanations(tiny_lm_dir, questions):
-    teacher = build_teacher(
-        TeacherSpec(
-            backend="transformers",
-            model=str(tiny_lm_dir),
-            decoding={"max_new_tokens": 6},
-            options={"prompt_format": "completion"},
-        )
+def test_transformers_teacher_generates_traced_explanations(tiny_lm_dir, questions, tmp_path):
+    spec = TeacherSpec(
+        backend="transformers",
+        model=str(tiny_lm_dir),
+        decoding={"max_new_tokens": 6},
+        options={"prompt_format": "completion"},
     )
-    generation = Generation(questions, teacher, GenerationConfig("explain", explain_examples=2))
+    config = GenerationConfig("explain", explain_examples=2)
+    teacher = build_teacher(spec)
+    generation = Generation(questions, teacher, config, cache=ResponseCache(tmp_path, teacher.describe()))
     records = run(generation)
     assert len(records) == 3 and all(r.prompt.endswith("\nExplanation:") for r in records)
     assert all(r.usage["completion_tokens"] <= 6 and r.usage["prompt_tokens"] > 50 for r in records)
     assert records[0].params["teacher"]["backend"] == "transformers"
     assert generation.stats.prompt_tokens == sum(r.usage["prompt_tokens"] for r in records)
+    # Served whole by the cache, the same generation never even loads the model's weights.
+    again = build_teacher(spec)
+    assert [
+        r.text
+        for r in run(Generation(questions, again, config, cache=ResponseCache(tmp_path, again.describe())))
+    ] == [r.text for r in records]
+    assert again._model is None
