@@ -3,12 +3,13 @@
 Prompts go to `{base_url}/chat/completions` as messages (endpoint `chat`: the instruction as the system
 message, each worked example as a user and an assistant turn, the question as the last user turn; a forced
 start of the answer cannot be pre-filled portably, so the worked answers show it and the generation strips it
-when repeated) or to `{base_url}/completions` as one text (endpoint `completions`), one request per prompt with at most `max_in_flight` in flight, so a
-server that batches continuously (vLLM, TGI) sees a steady stream. Each worker thread keeps its connection
-alive between requests (no TCP or TLS handshake per prompt). Each request has a timeout; 429, 5xx,
-timeouts and dropped connections are retried with exponential backoff (honouring Retry-After), after which
-that request alone fails. A server that cannot be reached, an unknown model or a refused API key raise
-`TeacherError` at once, since no request could succeed.
+when repeated) or to `{base_url}/completions` as one text (endpoint `completions`).
+
+One request per prompt, at most `max_in_flight` in flight, so a server that batches continuously (vLLM, TGI)
+sees a steady stream; each worker thread keeps its connection alive between requests (no TCP or TLS handshake
+per prompt). Each request has a timeout; 429, 5xx, timeouts and dropped connections are retried with
+exponential backoff (honouring Retry-After), after which that request alone fails. A server that cannot be
+reached, an unknown model or a refused API key raise `TeacherError` at once, since no request could succeed.
 """
 
 import http.client
