@@ -86,7 +86,7 @@ def test_regenerating_into_a_new_file_is_served_by_the_cache(data_dir, tmp_path,
 
 def test_kill_9_mid_run_then_rerun_finishes_with_each_output_once(data_dir, tmp_path):
     out = tmp_path / "critique_revise.jsonl"
-    with OpenAIServer(delay_s=0.15) as server:
+    with OpenAIServer(delay_s=0.3) as server:
         args = generate_args(
             data_dir, out, server, "--method", "critique_revise", "--batch-size", "1", "--no-cache"
         )
