@@ -8,7 +8,8 @@ start of the answer after the assistant header; `completion` feeds the prompt's 
 picks chat when the tokenizer has a chat template. Each call's prompts are sorted by token length and cut into
 micro-batches of `batch_size`, so a micro-batch pads only to its own longest prompt. The tokens that all
 prompts of a micro-batch start with (the explanation prompt's instruction and worked examples) are run through
-the model once and their cache shared by the rows, which on a CPU is most of the work.
+the model once and their cache shared by the rows, which on a CPU is most of the work; the key/value cache is
+preallocated (a static cache), so decoding never copies it.
 """
 
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
     GenerationConfig,
+    StaticCache,
     StoppingCriteria,
     StoppingCriteriaList,
 )
@@ -108,6 +110,7 @@ class TransformersTeacher:
                 top_p=self.decoding.top_p if not self.decoding.greedy else None,
                 eos_token_id=eos,
                 pad_token_id=self.tokenizer.pad_token_id,
+                disable_compile=True,  # every micro-batch has its own shape: compiling would never pay off
             )
             self._model = model.to(self.device).eval()
         return self._model
@@ -153,19 +156,25 @@ class TransformersTeacher:
     @torch.inference_mode()
     def _generate(self, input_ids: list[list[int]]) -> list[Completion]:
         model = self.model  # loaded on first use, with the generation config and end tokens
+        rows = len(input_ids)
         shared = _shared_prefix_length(input_ids)
         batch = self.tokenizer.pad({"input_ids": [ids[shared:] for ids in input_ids]}, return_tensors="pt")
         tokens, mask = batch["input_ids"], batch["attention_mask"]
-        extra = {}
         if shared:
-            # Rows are [shared prefix][padding][rest]: the prefix is computed once and its cache copied to
-            # every row; positions come from the attention mask, so the padding in between changes nothing.
+            # Rows are [shared prefix][padding][rest]; positions come from the attention mask, so the padding
+            # in between changes nothing.
             prefix = torch.tensor([input_ids[0][:shared]])
-            cache = model(input_ids=prefix.to(self.device), use_cache=True).cache
-            cache.batch_repeat_interleave(len(input_ids))
-            tokens = torch.cat([prefix.expand(len(input_ids), -1), tokens], dim=1)
-            mask = torch.cat([torch.ones(len(input_ids), shared, dtype=mask.dtype), mask], dim=1)
-            extra["cache"] = cache
+            tokens = torch.cat([prefix.expand(rows, -1), tokens], dim=1)
+            mask = torch.cat([torch.ones(rows, shared, dtype=mask.dtype), mask], dim=1)
+        # Preallocated: a growing cache is copied whole at every new token, which on a CPU takes more than half
+        # of a batch's decoding time.
+        cache = StaticCache(config=model.config, max_cache_len=tokens.shape[1] + self.decoding.max_new_tokens)
+        if shared:  # the prefix is computed once and its cache copied into every row
+            computed = model(input_ids=prefix.to(self.device), use_cache=True).cache
+            for index, layer in enumerate(computed.layers):
+                cache.update(
+                    layer.keys.expand(rows, -1, -1, -1), layer.values.expand(rows, -1, -1, -1), index
+                )
         prompt_length = tokens.shape[1]
         stopping = StoppingCriteriaList(
             [_StopOnText(self.tokenizer, self.decoding.stop, prompt_length)] if self.decoding.stop else []
@@ -175,7 +184,7 @@ class TransformersTeacher:
             attention_mask=mask.to(self.device),
             generation_config=self.generation_config,
             stopping_criteria=stopping,
-            **extra,
+            cache=cache,
         )
         new = output[:, prompt_length:]
         # Tokens up to and including the first end (or padding) token; after it a row only holds padding.
