@@ -8,7 +8,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["training.generate_command"]
 
 
 def build_parser() -> argparse.ArgumentParser:
