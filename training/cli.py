@@ -8,7 +8,11 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "training.commands.train",
+    "training.commands.predict",
+    "training.commands.evaluate",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
