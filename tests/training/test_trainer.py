@@ -19,11 +19,11 @@ def logged_losses(result) -> list[float]:
 
 @pytest.mark.parametrize("method", METHODS)
 def test_each_method_lowers_its_loss(method, tmp_path, tiny_config, questions, teacher):
-    config = tiny_config(method=method)
+    config = tiny_config(method=method, max_steps=24, eval_every=24, logging_every=4)
     result = train(config, train_questions=questions, eval_questions=[], teacher=teacher, output_dir=tmp_path)
     losses = logged_losses(result)
     assert result.status == "completed" and result.global_step == config.max_steps
-    assert losses[-1] < 0.8 * losses[0], losses
+    assert losses[-1] < 0.7 * losses[0], losses
     # The run is recorded: settings, libraries, speed, memory; its last checkpoint knows what it was trained for.
     assert result.config["method"] == method and result.environment["transformers"]
     assert result.environment["packed"] is True and result.environment["per_device_batch_size"] == 6

@@ -7,6 +7,7 @@ resumes. Writes `train_result.json` into the output folder.
 
 import argparse
 import json
+import os
 import signal
 from dataclasses import MISSING, fields
 from pathlib import Path
@@ -81,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, previous)  # a second Ctrl-C interrupts at once
         tqdm.write("stopping after this step (a checkpoint is saved; run the same command to resume)")
 
-    bar = tqdm(total=config.max_steps, unit="step", dynamic_ncols=True)
+    main_process = int(os.environ.get("RANK", "0")) == 0  # under torchrun, the first process reports
+    bar = tqdm(total=config.max_steps, unit="step", dynamic_ncols=True, disable=not main_process)
 
     def show(progress: Progress) -> None:
         bar.n = progress.step
@@ -89,7 +91,10 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix(loss=f"{progress.loss:.4f}", refresh=False)
         bar.refresh()
 
-    previous = signal.signal(signal.SIGINT, request_stop)
+    # One process: Ctrl-C stops cleanly. Several: the processes would not see it at the same step, so it
+    # interrupts them, and the same command resumes from the last periodic checkpoint.
+    single = int(os.environ.get("WORLD_SIZE", "1")) == 1
+    previous = signal.signal(signal.SIGINT, request_stop) if single else signal.getsignal(signal.SIGINT)
     try:
         result = train(
             config,
@@ -104,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         bar.close()
+    if not main_process:
+        return 1 if result.status == "diverged" else 0
     path = Path(args.output) / RESULT_FILE
     path.write_text(json.dumps(result.to_json(), indent=2))
     print(
