@@ -54,6 +54,8 @@ class TrainResult:
     resumed_from_step: int
     best_checkpoint: str | None
     last_checkpoint: str | None
+    best_step: int | None  # the steps of those checkpoints
+    last_step: int | None
     best_eval_accuracy: float | None
     last_eval_accuracy: float | None
     history: list[dict]  # the Trainer's log: losses, learning rates, eval accuracies, by step
@@ -360,6 +362,7 @@ def train(
     wall = time.monotonic() - start
 
     state = trainer.state
+    last = get_last_checkpoint(str(output_dir))
     steps = state.global_step - monitor.start_step
     evals = [entry["eval_accuracy"] for entry in state.log_history if "eval_accuracy" in entry]
     memory, memory_of = peak_memory()
@@ -371,7 +374,9 @@ def train(
         max_steps=state.max_steps,
         resumed_from_step=monitor.start_step,
         best_checkpoint=state.best_model_checkpoint,
-        last_checkpoint=get_last_checkpoint(str(output_dir)),
+        last_checkpoint=last,
+        best_step=state.best_global_step or None,
+        last_step=int(Path(last).name.rsplit("-", 1)[1]) if last else None,
         best_eval_accuracy=state.best_metric,
         last_eval_accuracy=evals[-1] if evals else None,
         history=list(state.log_history),
