@@ -8,7 +8,12 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES: list[str] = ["training.generate_command"]
+COMMAND_MODULES: list[str] = [
+    "training.commands.generate",
+    "training.commands.train",
+    "training.commands.predict",
+    "training.commands.evaluate",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

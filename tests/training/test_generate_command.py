@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def data_dir(tmp_path, questions):
-    write_questions(questions, tmp_path / "data" / "cqa_validation.jsonl")
+def data_dir(tmp_path, sample_questions):
+    write_questions(sample_questions, tmp_path / "data" / "cqa_validation.jsonl")
     return tmp_path / "data"
 
 

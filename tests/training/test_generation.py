@@ -41,18 +41,20 @@ def stage_reply(body: dict) -> str:
     return f"{answer.removeprefix('The answer is ')} is right because it fits.\nQuestion: next"
 
 
-def test_explain_records_carry_prompt_teacher_seed_draws_and_usage(openai_server, questions):
+def test_explain_records_carry_prompt_teacher_seed_draws_and_usage(openai_server, sample_questions):
     teacher = http_teacher(openai_server)
     seen = []
     generation = Generation(
-        questions, teacher, GenerationConfig("explain", seed=3), progress=lambda *p: seen.append(p)
+        sample_questions, teacher, GenerationConfig("explain", seed=3), progress=lambda *p: seen.append(p)
     )
     records = run(generation)
-    assert [(r.id, r.kind, r.option_label) for r in records] == [(q.id, "explanation", "") for q in questions]
+    assert [(r.id, r.kind, r.option_label) for r in records] == [
+        (q.id, "explanation", "") for q in sample_questions
+    ]
     cup = records[0]
     assert cup.text == "Answer to: The answer is (a) cupboard."  # first line only
     draws = explain_draws(3, "q-cup")
-    assert cup.prompt == teacher.render(explain_prompt(questions[0], "A", draws))
+    assert cup.prompt == teacher.render(explain_prompt(sample_questions[0], "A", draws))
     assert cup.params == {"teacher": teacher.describe(), "method": "explain", "seed": 3, "draws": draws}
     assert cup.params["teacher"]["decoding"]["temperature"] == 0.0  # greedy by default
     assert cup.usage["prompt_tokens"] > 100 and cup.usage["cached"] is False
@@ -66,12 +68,12 @@ def test_explain_records_carry_prompt_teacher_seed_draws_and_usage(openai_server
     )
 
 
-def test_option_explanations_give_each_option_with_the_same_draws(openai_server, questions, tmp_path):
+def test_option_explanations_give_each_option_with_the_same_draws(openai_server, sample_questions, tmp_path):
     teacher = http_teacher(openai_server)
     cache = ResponseCache(tmp_path / "cache", teacher.describe())
-    run(Generation(questions, teacher, GenerationConfig("explain"), cache=cache))
+    run(Generation(sample_questions, teacher, GenerationConfig("explain"), cache=cache))
     generation = Generation(
-        questions, teacher, GenerationConfig("option_explanations", batch_size=10), cache=cache
+        sample_questions, teacher, GenerationConfig("option_explanations", batch_size=10), cache=cache
     )
     records = run(generation)
     assert [(r.id, r.option_label) for r in records[:5]] == [("q-cup", label) for label in "ABCDE"]
@@ -83,10 +85,10 @@ def test_option_explanations_give_each_option_with_the_same_draws(openai_server,
     assert records[0].usage["cached"] and not records[1].usage["cached"]
 
 
-def test_critique_revise_chains_explanation_critique_and_revision(questions):
+def test_critique_revise_chains_explanation_critique_and_revision(sample_questions):
     with OpenAIServer(reply=stage_reply) as server:
         teacher = http_teacher(server)
-        records = run(Generation(questions[:2], teacher, GenerationConfig("critique_revise", seed=1)))
+        records = run(Generation(sample_questions[:2], teacher, GenerationConfig("critique_revise", seed=1)))
     by_kind = {(r.id, r.kind): r for r in records}
     assert len(records) == 6
     explanation = by_kind[("q-cup", "explanation")]
@@ -103,13 +105,15 @@ def test_critique_revise_chains_explanation_critique_and_revision(questions):
 
 
 def test_rerunning_a_finished_generation_with_the_cache_makes_no_teacher_call(
-    openai_server, questions, tmp_path
+    openai_server, sample_questions, tmp_path
 ):
     teacher = http_teacher(openai_server)
     config = GenerationConfig("explain")
-    first = run(Generation(questions, teacher, config, cache=ResponseCache(tmp_path, teacher.describe())))
+    first = run(
+        Generation(sample_questions, teacher, config, cache=ResponseCache(tmp_path, teacher.describe()))
+    )
     asked = len(openai_server.requests)
-    again = Generation(questions, teacher, config, cache=ResponseCache(tmp_path, teacher.describe()))
+    again = Generation(sample_questions, teacher, config, cache=ResponseCache(tmp_path, teacher.describe()))
     second = run(again)
     assert (
         len(openai_server.requests) == asked
@@ -121,14 +125,14 @@ def test_rerunning_a_finished_generation_with_the_cache_makes_no_teacher_call(
     ]
 
 
-def test_resume_after_a_crash_asks_only_for_what_the_store_lacks(openai_server, questions):
+def test_resume_after_a_crash_asks_only_for_what_the_store_lacks(openai_server, sample_questions):
     teacher = http_teacher(openai_server)
     config = GenerationConfig("critique_revise", batch_size=1)
-    crashed = iter(Generation(questions, teacher, config))
+    crashed = iter(Generation(sample_questions, teacher, config))
     store = next(crashed) + next(crashed)  # the first two explanations were stored, then the run died
     crashed.close()
     seen = []
-    resumed = Generation(questions, teacher, config, stored=store, progress=lambda *p: seen.append(p))
+    resumed = Generation(sample_questions, teacher, config, stored=store, progress=lambda *p: seen.append(p))
     store += run(resumed)
     assert resumed.stats.already_stored == 2 and resumed.stats.teacher_calls == 7
     keys = [(r.id, r.kind) for r in store]
@@ -141,30 +145,30 @@ def test_resume_after_a_crash_asks_only_for_what_the_store_lacks(openai_server, 
     assert f"Explanation: {store[0].text}" in critique.prompt
 
 
-def test_a_store_from_another_generation_is_refused(openai_server, questions):
+def test_a_store_from_another_generation_is_refused(openai_server, sample_questions):
     teacher = http_teacher(openai_server)
-    store = run(Generation(questions[:1], teacher, GenerationConfig("explain", seed=0)))
+    store = run(Generation(sample_questions[:1], teacher, GenerationConfig("explain", seed=0)))
     with pytest.raises(ValueError, match="store this generation elsewhere"):
-        Generation(questions, teacher, GenerationConfig("explain", seed=1), stored=store)
+        Generation(sample_questions, teacher, GenerationConfig("explain", seed=1), stored=store)
 
 
-def test_failed_outputs_are_counted_skipped_downstream_and_retried_on_rerun(openai_server, questions):
+def test_failed_outputs_are_counted_skipped_downstream_and_retried_on_rerun(openai_server, sample_questions):
     teacher = http_teacher(openai_server, max_in_flight=1, max_retries=1)
     config = GenerationConfig("critique_revise")
     openai_server.fail_next(2, 500, "boom")  # the first question's explanation fails twice: given up
-    generation = Generation(questions, teacher, config)
+    generation = Generation(sample_questions, teacher, config)
     store = run(generation)
     assert generation.stats.failures == 3 and len(store) == 6
     assert (
         generation.stats.errors[0] == "question q-cup, explanation: HTTP 500: boom (gave up after 2 attempts)"
     )
     assert "question q-cup, critique: no earlier output" in generation.stats.errors[1]
-    rerun = Generation(questions, teacher, config, stored=store)
+    rerun = Generation(sample_questions, teacher, config, stored=store)
     store += run(rerun)
     assert rerun.stats.failures == 0 and rerun.stats.generated == 3 and len(store) == 9
 
 
-def test_empty_outputs_and_explanations_for_another_option_are_flagged(questions):
+def test_empty_outputs_and_explanations_for_another_option_are_flagged(sample_questions):
     replies = {
         "q-cup": "",
         "q-scissors": "You cut paper with a spoon.",
@@ -175,9 +179,9 @@ def test_empty_outputs_and_explanations_for_another_option_are_flagged(questions
         query = body["messages"][-1]["content"]
         return next(text for qid, text in replies.items() if questions_by_id[qid].question in query)
 
-    questions_by_id = {q.id: q for q in questions}
+    questions_by_id = {q.id: q for q in sample_questions}
     with OpenAIServer(reply=reply) as server:
-        generation = Generation(questions, http_teacher(server), GenerationConfig("explain"))
+        generation = Generation(sample_questions, http_teacher(server), GenerationConfig("explain"))
         records = {r.id: r for r in run(generation)}
     assert records["q-cup"].flags == ("empty",)
     assert records["q-scissors"].flags == ("other_option",)  # given scissors (B), argues for the spoon (A)
@@ -185,7 +189,7 @@ def test_empty_outputs_and_explanations_for_another_option_are_flagged(questions
     assert generation.stats.flagged == {"empty": 1, "other_option": 1}
 
 
-def test_transformers_teacher_generates_traced_explanations(tiny_lm_dir, questions, tmp_path):
+def test_transformers_teacher_generates_traced_explanations(tiny_lm_dir, sample_questions, tmp_path):
     spec = TeacherSpec(
         backend="transformers",
         model=str(tiny_lm_dir),
@@ -194,7 +198,9 @@ def test_transformers_teacher_generates_traced_explanations(tiny_lm_dir, questio
     )
     config = GenerationConfig("explain", explain_examples=2)
     teacher = build_teacher(spec)
-    generation = Generation(questions, teacher, config, cache=ResponseCache(tmp_path, teacher.describe()))
+    generation = Generation(
+        sample_questions, teacher, config, cache=ResponseCache(tmp_path, teacher.describe())
+    )
     records = run(generation)
     assert len(records) == 3 and all(r.prompt.endswith("\nExplanation:") for r in records)
     assert all(r.usage["completion_tokens"] <= 6 and r.usage["prompt_tokens"] > 50 for r in records)
@@ -204,6 +210,8 @@ def test_transformers_teacher_generates_traced_explanations(tiny_lm_dir, questio
     again = build_teacher(spec)
     assert [
         r.text
-        for r in run(Generation(questions, again, config, cache=ResponseCache(tmp_path, again.describe())))
+        for r in run(
+            Generation(sample_questions, again, config, cache=ResponseCache(tmp_path, again.describe()))
+        )
     ] == [r.text for r in records]
     assert again._model is None

@@ -25,8 +25,8 @@ def hub_row(qid, answer_key="A"):
 
 def test_hub_parquet_rows_become_questions(tmp_path):
     path = write_parquet(tmp_path / "validation-00000-of-00001.parquet", [hub_row("q1"), hub_row("q2", "C")])
-    questions = read_cqa_parquet([path])
-    assert [(q.id, q.answer_text) for q in questions] == [("q1", "cupboard"), ("q2", "garden")]
+    sample_questions = read_cqa_parquet([path])
+    assert [(q.id, q.answer_text) for q in sample_questions] == [("q1", "cupboard"), ("q2", "garden")]
 
 
 def test_a_bad_parquet_row_is_named_and_nothing_loads(tmp_path):

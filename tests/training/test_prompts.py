@@ -38,8 +38,8 @@ def test_worked_examples_are_complete_and_spread_over_the_answer_letters():
         assert 2 <= example.explanation.count(". ") + 1 <= 3, example.id
 
 
-def test_explain_prompt_text_for_one_question(questions):
-    cup = questions[0]
+def test_explain_prompt_text_for_one_question(sample_questions):
+    cup = sample_questions[0]
     draws = explain_draws(0, cup.id)
     assert len(draws["examples"]) == 7 and len(set(draws["styles"])) == 2
     prompt = explain_prompt(cup, "A", draws)
@@ -47,8 +47,8 @@ def test_explain_prompt_text_for_one_question(questions):
     check_golden("explain_q-cup_seed0.chat.json", json.dumps(prompt.as_messages(), indent=1) + "\n")
 
 
-def test_critique_and_revision_prompt_texts_for_one_question(questions):
-    cup = questions[0]
+def test_critique_and_revision_prompt_texts_for_one_question(sample_questions):
+    cup = sample_questions[0]
     draws = critique_revision_draws(0, cup.id)
     assert len(draws["critique_examples"]) == 6 and len(draws["revision_examples"]) == 4
     critique = critique_prompt(cup, "Cups go in cupboards.", draws)
@@ -77,8 +77,8 @@ def test_draws_are_reproducible_per_question_and_seed_and_vary_otherwise():
     assert {critique_revision_draws(0, qid)["request_pair"] for qid in ids} == set(range(10))
 
 
-def test_option_prompts_differ_only_in_the_given_answer(questions):
-    bike = questions[2]
+def test_option_prompts_differ_only_in_the_given_answer(sample_questions):
+    bike = sample_questions[2]
     draws = explain_draws(0, bike.id)
     texts = [explain_prompt(bike, label, draws).as_text() for label in "ABCDE"]
     answer_lines = [

@@ -17,7 +17,7 @@ def restore_torch_threads():
 
 
 @pytest.mark.slow
-def test_smollm2_writes_explanations_for_two_questions(questions, restore_torch_threads):
+def test_smollm2_writes_explanations_for_two_questions(sample_questions, restore_torch_threads):
     # One CPU thread: on cores shared with other jobs, two threads can be several times slower than one.
     spec = TeacherSpec(
         backend="transformers", model=SMOLLM2, decoding={"max_new_tokens": 20}, options={"threads": 1}
@@ -25,7 +25,7 @@ def test_smollm2_writes_explanations_for_two_questions(questions, restore_torch_
     teacher = build_teacher(spec)
     assert (converted_gguf(smollm2_gguf()) / "model.safetensors").is_file()  # the cached copy it loaded
     # Three worked examples instead of seven keep the CPU prefill short; the prompt is otherwise the paper's.
-    generation = Generation(questions[:2], teacher, GenerationConfig("explain", explain_examples=3))
+    generation = Generation(sample_questions[:2], teacher, GenerationConfig("explain", explain_examples=3))
     records = [r for batch in generation for r in batch]
     assert [r.id for r in records] == ["q-cup", "q-scissors"]
     for record in records:

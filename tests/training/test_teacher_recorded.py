@@ -37,9 +37,9 @@ def recorded_teacher(path):
     return build_teacher(TeacherSpec(backend="recorded", model=str(path)))
 
 
-def test_recorded_explanations_and_option_explanations_are_imported(recorded_file, questions):
+def test_recorded_explanations_and_option_explanations_are_imported(recorded_file, sample_questions):
     teacher = recorded_teacher(recorded_file)
-    explain = Generation(questions[:2], teacher, GenerationConfig("explain"))
+    explain = Generation(sample_questions[:2], teacher, GenerationConfig("explain"))
     records = [r for batch in explain for r in batch]
     assert [r.text for r in records] == ["Cups are kept in a cupboard.", "Scissors cut paper."]
     assert records[0].params["teacher"]["backend"] == "recorded" and records[0].prompt.endswith(
@@ -47,14 +47,16 @@ def test_recorded_explanations_and_option_explanations_are_imported(recorded_fil
     )
     options = [
         r
-        for batch in Generation(questions[:2], teacher, GenerationConfig("option_explanations"))
+        for batch in Generation(sample_questions[:2], teacher, GenerationConfig("option_explanations"))
         for r in batch
     ]
     assert [r.text for r in options[:5]] == [f"Option {label} fits." for label in "ABCDE"]
 
 
-def test_missing_outputs_fail_alone_and_the_revision_still_comes(recorded_file, questions):
-    generation = Generation(questions, recorded_teacher(recorded_file), GenerationConfig("critique_revise"))
+def test_missing_outputs_fail_alone_and_the_revision_still_comes(recorded_file, sample_questions):
+    generation = Generation(
+        sample_questions, recorded_teacher(recorded_file), GenerationConfig("critique_revise")
+    )
     records = {(r.id, r.kind): r.text for batch in generation for r in batch}
     assert (
         records[("q-scissors", "revised_explanation")] == "Scissors have two blades that cut paper cleanly."

@@ -8,24 +8,24 @@ from training.teacher import Decoding, TeacherError, TeacherRequest, TeacherSpec
 from training.teacher_transformers import TransformersTeacher
 
 
-def explain_requests(questions):
+def explain_requests(sample_questions):
     return [
         TeacherRequest(
             explain_prompt(q, q.answer_key, explain_draws(0, q.id, examples=2)), q.id, "explanation"
         )
-        for q in questions
+        for q in sample_questions
     ]
 
 
 @pytest.fixture
-def uneven_questions(questions):
+def uneven_questions(sample_questions):
     """Prompts of very different lengths, interleaved: short, long, short, long."""
     long = " ".join(["Think about the kitchen shelves and the cupboard doors."] * 12)
     return [
-        questions[0],
-        Question("q-long-1", f"{long} Where does the cup go?", questions[0].choices, "A"),
-        questions[1],
-        Question("q-long-2", f"{long} Where else could it go?", questions[0].choices, "B"),
+        sample_questions[0],
+        Question("q-long-1", f"{long} Where does the cup go?", sample_questions[0].choices, "A"),
+        sample_questions[1],
+        Question("q-long-2", f"{long} Where else could it go?", sample_questions[0].choices, "B"),
     ]
 
 
@@ -69,8 +69,8 @@ def test_micro_batches_group_prompts_of_similar_length_and_share_their_prefix(ti
     ]
 
 
-def test_chat_template_with_the_answer_start_prefilled(tiny_lm_dir, questions):
-    cup = questions[0]
+def test_chat_template_with_the_answer_start_prefilled(tiny_lm_dir, sample_questions):
+    cup = sample_questions[0]
     prompt = revision_prompt(
         cup, "Cups go in cupboards.", "It does not say why.", critique_revision_draws(0, cup.id)
     )
@@ -88,8 +88,8 @@ def test_chat_template_with_the_answer_start_prefilled(tiny_lm_dir, questions):
     assert chat.describe()["prompt_format"] == "chat" and completion.describe()["dtype"] == "float32"
 
 
-def test_generation_stops_at_a_stop_string_in_the_new_text(tiny_lm_dir, questions):
-    requests = explain_requests(questions[:1])
+def test_generation_stops_at_a_stop_string_in_the_new_text(tiny_lm_dir, sample_questions):
+    requests = explain_requests(sample_questions[:1])
     free = TransformersTeacher(str(tiny_lm_dir), Decoding(max_new_tokens=12, stop=())).complete(requests)[0]
     stop = free.text[4:7]
     assert len(stop) == 3 and stop not in free.text[:4]

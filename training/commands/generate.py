@@ -15,13 +15,13 @@ import logging
 import sys
 from pathlib import Path
 
-from .cqa import SPLITS, DataError, load_split
-from .generation import METHODS, Generation, GenerationConfig
-from .prompts import CRITIQUE_EXAMPLES, EXPLAIN_EXAMPLES, REVISION_EXAMPLES
-from .response_cache import ResponseCache
-from .teacher import BACKENDS, ENDPOINTS, TeacherError, TeacherSpec, build_teacher
-from .teacher_outputs import read_teacher_file, write_outputs
-from .user_cache import default_cache_dir
+from ..cqa import SPLITS, DataError, load_split
+from ..generation import METHODS, Generation, GenerationConfig
+from ..prompts import CRITIQUE_EXAMPLES, EXPLAIN_EXAMPLES, REVISION_EXAMPLES
+from ..response_cache import ResponseCache
+from ..teacher import BACKENDS, ENDPOINTS, TeacherError, TeacherSpec, build_teacher
+from ..teacher_outputs import read_teacher_file, write_outputs
+from ..user_cache import default_cache_dir
 
 RESPONSE_CACHE_FOLDER = "teacher_responses"
 

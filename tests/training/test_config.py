@@ -1,0 +1,48 @@
+"""Training settings: the paper's defaults, each method's loss weights, every bad value named."""
+
+import pytest
+
+from training.config import TrainConfig
+
+
+def test_defaults_are_the_papers():
+    config = TrainConfig()
+    paper = {
+        "learning_rate": 5e-5,
+        "batch_size": 48,
+        "max_steps": 5000,
+        "max_length": 300,
+        "seed": 0,
+        "alpha": 0.5,
+        "beta": 1.0,
+        "gamma": 0.5,
+        "counterfactuals_per_question": 1,
+    }
+    assert {name: getattr(config, name) for name in paper} == paper
+
+
+@pytest.mark.parametrize(
+    ("method", "weights"),
+    [
+        ("standard", {"predict": 1.0}),
+        ("multitask", {"predict": 0.2, "explain": 0.8}),
+        ("counterfactual", {"factual": 1.0, "counterfactual": 3.0}),
+        (
+            "multitask_counterfactual",
+            {"predict": 0.06, "explain": 0.24, "factual": 0.7, "counterfactual": 2.1},
+        ),
+    ],
+)
+def test_each_method_weights_its_task_losses(method, weights):
+    config = TrainConfig(method=method, alpha=0.2, beta=3.0, gamma=0.3)
+    assert config.task_weights() == pytest.approx(weights)
+
+
+def test_bad_settings_are_all_named_at_once():
+    with pytest.raises(ValueError) as error:
+        TrainConfig(method="distil", gamma=1.5, batch_size=10, gradient_accumulation_steps=4)
+    message = str(error.value)
+    assert "method must be one of" in message and "gamma must be between 0 and 1, got 1.5" in message
+    assert "batch_size 10 is not a multiple of gradient_accumulation_steps 4" in message
+    with pytest.raises(ValueError, match="counterfactuals_per_question must be 1–4"):
+        TrainConfig(method="counterfactual", counterfactuals_per_question=5)

@@ -1,0 +1,127 @@
+"""Training tiny random T5 students: every method learns, runs resume exactly, divergence stops a run."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import TrainerControl, TrainerState
+
+from training.config import METHODS
+from training.inference import CHECKPOINT_INFO
+from training.trainer import RunMonitor, accuracy_collapse_reason, train
+
+
+def logged_losses(result) -> list[float]:
+    return [entry["loss"] for entry in result.history if "loss" in entry]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_each_method_lowers_its_loss(method, tmp_path, tiny_config, questions, teacher):
+    config = tiny_config(method=method, max_steps=24, eval_every=24, logging_every=4)
+    result = train(config, train_questions=questions, eval_questions=[], teacher=teacher, output_dir=tmp_path)
+    losses = logged_losses(result)
+    assert result.status == "completed" and result.global_step == config.max_steps
+    assert losses[-1] < 0.7 * losses[0], losses
+    # The run is recorded: settings, libraries, speed, memory; its last checkpoint knows what it was trained for.
+    assert result.config["method"] == method and result.environment["transformers"]
+    assert result.environment["packed"] is True and result.environment["per_device_batch_size"] == 6
+    assert result.steps_per_second > 0 and result.peak_memory_bytes > 0
+    info = json.loads((Path(result.last_checkpoint) / CHECKPOINT_INFO).read_text())
+    assert (info["method"], info["data_variant"], info["step"]) == (method, "unrevised", config.max_steps)
+
+
+def test_multitask_student_answers_every_question_of_a_small_task(trained_multitask):
+    result, handful = trained_multitask
+    assert result.best_eval_accuracy == 1.0
+    assert [e["eval_accuracy"] for e in result.history if "eval_accuracy" in e][-1] == 1.0
+    assert logged_losses(result)[-1] < 0.5 * logged_losses(result)[0]
+    # Only the best and the last checkpoints are kept.
+    kept = sorted(p.name for p in Path(result.output_dir).glob("checkpoint-*"))
+    assert Path(result.best_checkpoint).name in kept and Path(result.last_checkpoint).name == "checkpoint-60"
+    assert result.best_step in (30, 60) and result.last_step == 60
+    assert len(kept) <= 2
+
+
+def test_a_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_one(
+    tmp_path, tiny_config, questions, teacher
+):
+    # 12 questions in batches of 4: three batches an epoch, so the stop at step 4 falls inside an epoch.
+    config = tiny_config(method="multitask", batch_size=4, max_steps=8, eval_every=4)
+    whole = train(
+        config, train_questions=questions, eval_questions=[], teacher=teacher, output_dir=tmp_path / "a"
+    )
+
+    seen = []
+
+    def progress(p):
+        seen.append(p)
+
+    stopped = train(
+        config,
+        train_questions=questions,
+        eval_questions=[],
+        teacher=teacher,
+        output_dir=tmp_path / "b",
+        progress=progress,
+        should_stop=lambda: seen[-1].step >= 3 if seen else False,
+    )
+    assert (stopped.status, stopped.global_step) == ("stopped", 4)
+    assert Path(stopped.last_checkpoint).name == "checkpoint-4"
+    assert [p.step for p in seen] == [1, 2, 3, 4] and {p.total_steps for p in seen} == {8}
+    assert seen[-1].eta_seconds > 0 and seen[-1].loss is not None
+
+    resumed = train(
+        config, train_questions=questions, eval_questions=[], teacher=teacher, output_dir=tmp_path / "b"
+    )
+    assert (resumed.status, resumed.resumed_from_step, resumed.global_step) == ("completed", 4, 8)
+    expected = load_file(Path(whole.last_checkpoint) / "model.safetensors")
+    actual = load_file(Path(resumed.last_checkpoint) / "model.safetensors")
+    assert expected.keys() == actual.keys()
+    for name in expected:
+        torch.testing.assert_close(actual[name], expected[name], rtol=1e-5, atol=1e-6)
+
+
+def test_resuming_with_other_settings_is_refused(tmp_path, tiny_config, questions, teacher):
+    train(
+        tiny_config(max_steps=2),
+        train_questions=questions,
+        eval_questions=[],
+        teacher=teacher,
+        output_dir=tmp_path,
+    )
+    with pytest.raises(ValueError, match="other settings \\(learning_rate\\)"):
+        train(
+            tiny_config(max_steps=2, learning_rate=1e-3),
+            train_questions=questions,
+            eval_questions=[],
+            teacher=teacher,
+            output_dir=tmp_path,
+        )
+
+
+def test_a_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
+    tmp_path, tiny_config, questions, teacher
+):
+    config = tiny_config(learning_rate=1e12, max_steps=20, eval_every=1, logging_every=5)
+    result = train(config, train_questions=questions, eval_questions=[], teacher=teacher, output_dir=tmp_path)
+    assert result.status == "diverged"
+    assert result.divergence_reason.startswith("the training loss became nan at step")
+    step = result.global_step
+    assert step < config.max_steps
+    assert Path(result.last_checkpoint).name == f"checkpoint-{step - 1}"  # the diverged state is never saved
+
+
+def test_collapsing_held_out_accuracy_is_divergence(tiny_config):
+    config = tiny_config(collapse_min_accuracy=0.3, collapse_ratio=0.5)
+    assert accuracy_collapse_reason(0.2, None, 10, config) == ""  # no best yet
+    assert accuracy_collapse_reason(0.1, 0.25, 10, config) == ""  # the best never got anywhere
+    assert accuracy_collapse_reason(0.4, 0.6, 10, config) == ""  # a drop, not a collapse
+    assert "collapsed to 0.250 at step 10 (best 0.600" in accuracy_collapse_reason(0.25, 0.6, 10, config)
+
+    monitor = RunMonitor(config, progress=None, should_stop=None, info={})
+    state, control = TrainerState(global_step=10, best_metric=0.6), TrainerControl(should_save=True)
+    monitor.on_evaluate(None, state, control, metrics={"eval_accuracy": 0.25})
+    assert control.should_training_stop and not control.should_save
+    assert monitor.divergence_reason.startswith("held-out accuracy collapsed")

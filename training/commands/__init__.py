@@ -1,0 +1,1 @@
+"""Commands of `python -m training`, one module each (see training/cli.py)."""

@@ -1,0 +1,123 @@
+"""`python -m training train`: train a student on CQA with a teacher's explanations.
+
+Every `TrainConfig` setting is an option (`--max-steps 30`, `--method counterfactual`, ...). The held-out
+questions are the paper's 10% of the train file. Ctrl-C stops cleanly with a checkpoint; the same command
+resumes. Writes `train_result.json` into the output folder.
+"""
+
+import argparse
+import json
+import os
+import signal
+from dataclasses import MISSING, fields
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..config import DATA_VARIANTS, METHODS, TrainConfig
+from ..cqa import load_split, train_eval_split
+from ..teacher_outputs import load_teacher_explanations
+from ..trainer import Progress, train
+
+CHOICES = {"method": METHODS, "data_variant": tuple(DATA_VARIANTS)}
+RESULT_FILE = "train_result.json"
+
+
+def _tri_state(text: str) -> bool | None:
+    values = {"auto": None, "true": True, "false": False}
+    if text.lower() not in values:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(values)}, got {text!r}")
+    return values[text.lower()]
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("training settings (defaults: the paper's)")
+    for spec in fields(TrainConfig):
+        default = spec.default if spec.default is not MISSING else None
+        kind = _tri_state if default is None else type(default)
+        shown = "auto" if default is None else default
+        group.add_argument(
+            "--" + spec.name.replace("_", "-"),
+            dest=spec.name,
+            type=kind,
+            default=default,
+            choices=CHOICES.get(spec.name),
+            help=f"{spec.metadata.get('help', '')} (default: {shown})".strip(),
+        )
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(**{spec.name: getattr(args, spec.name) for spec in fields(TrainConfig)})
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("train", help="train a student", description=__doc__)
+    parser.add_argument(
+        "--data", required=True, help="CQA data folder (cqa_train.jsonl) or a train JSONL file"
+    )
+    parser.add_argument(
+        "--teacher", nargs="+", default=[], help="teacher output files (generation or recorded)"
+    )
+    parser.add_argument("--output", required=True, help="folder for checkpoints and the result")
+    parser.add_argument("--eval-fraction", type=float, default=0.1, help="held-out share of the train file")
+    parser.add_argument("--limit", type=int, default=0, help="train on the first N train questions only")
+    add_config_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    train_questions, eval_questions = train_eval_split(
+        load_split(args.data, "train"), eval_fraction=args.eval_fraction, seed=0
+    )
+    if args.limit:
+        train_questions = train_questions[: args.limit]
+    teacher = load_teacher_explanations(args.teacher)
+
+    stop_requested = False
+
+    def request_stop(signum, frame):
+        nonlocal stop_requested
+        stop_requested = True
+        signal.signal(signal.SIGINT, previous)  # a second Ctrl-C interrupts at once
+        tqdm.write("stopping after this step (a checkpoint is saved; run the same command to resume)")
+
+    main_process = int(os.environ.get("RANK", "0")) == 0  # under torchrun, the first process reports
+    bar = tqdm(total=config.max_steps, unit="step", dynamic_ncols=True, disable=not main_process)
+
+    def show(progress: Progress) -> None:
+        bar.n = progress.step
+        if progress.loss is not None:
+            bar.set_postfix(loss=f"{progress.loss:.4f}", refresh=False)
+        bar.refresh()
+
+    # One process: Ctrl-C stops cleanly. Several: the processes would not see it at the same step, so it
+    # interrupts them, and the same command resumes from the last periodic checkpoint.
+    single = int(os.environ.get("WORLD_SIZE", "1")) == 1
+    previous = signal.signal(signal.SIGINT, request_stop) if single else signal.getsignal(signal.SIGINT)
+    try:
+        result = train(
+            config,
+            train_questions=train_questions,
+            eval_questions=eval_questions,
+            teacher=teacher,
+            output_dir=args.output,
+            progress=show,
+            should_stop=lambda: stop_requested,
+            log=tqdm.write,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        bar.close()
+    if not main_process:
+        return 1 if result.status == "diverged" else 0
+    path = Path(args.output) / RESULT_FILE
+    path.write_text(json.dumps(result.to_json(), indent=2))
+    print(
+        f"{result.status} at step {result.global_step}/{result.max_steps}; best held-out accuracy "
+        f"{result.best_eval_accuracy}; best checkpoint {result.best_checkpoint}; last {result.last_checkpoint}"
+    )
+    if result.divergence_reason:
+        print(f"diverged: {result.divergence_reason}")
+    print(f"result: {path}")
+    return 1 if result.status == "diverged" else 0

@@ -1,0 +1,183 @@
+"""Training configuration as plain values, with the paper's defaults; the methods and data variants.
+
+Every field can be overridden per run (the CLI adds one `--option` per field).
+"""
+
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+METHODS = ("standard", "multitask", "counterfactual", "multitask_counterfactual")
+# Data variant -> the field of `TeacherExplanations` that holds its explanation.
+DATA_VARIANTS = {"unrevised": "explanation", "revised": "revised_explanation"}
+METHOD_TASKS = {
+    "standard": ("predict",),
+    "multitask": ("predict", "explain"),
+    "counterfactual": ("factual", "counterfactual"),
+    "multitask_counterfactual": ("predict", "explain", "factual", "counterfactual"),
+}
+# How a trained student is asked for an answer and an explanation.
+INFERENCE_MODES = {
+    "predict": ("predict",),  # answer only
+    "predict_explain": ("predict", "explain"),  # answer from [predict], explanation from [explain]
+    "factual": ("factual",),  # one output: explanation, then "So the answer is ..."
+}
+DEFAULT_INFERENCE_MODE = {
+    "standard": "predict",
+    "multitask": "predict_explain",
+    "counterfactual": "factual",
+    "multitask_counterfactual": "predict_explain",
+}
+MISSING_TEACHER_POLICIES = ("error", "skip")
+
+
+def default_cache_dir() -> str:
+    """Where tokenizers built offline are cached: $DISTILL_CACHE_DIR, else ~/.cache/distill-study."""
+    return os.environ.get("DISTILL_CACHE_DIR") or str(Path.home() / ".cache" / "distill-study")
+
+
+def _help(text: str) -> dict:
+    return {"help": text}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    student: str = field(
+        default="google/t5-v1_1-base",
+        metadata=_help("hub id, local folder, or a named random config such as random:t5-small"),
+    )
+    method: str = field(default="multitask", metadata=_help(f"one of {', '.join(METHODS)}"))
+    data_variant: str = field(default="unrevised", metadata=_help(f"one of {', '.join(DATA_VARIANTS)}"))
+    seed: int = field(
+        default=0, metadata=_help("seeds initialisation, batches, dropout and counterfactual draws")
+    )
+    # Optimisation: AdamW, linear decay.
+    learning_rate: float = 5e-5
+    warmup_steps: int = 0
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    batch_size: int = field(default=48, metadata=_help("questions per optimizer step, over all devices"))
+    gradient_accumulation_steps: int = 1
+    max_steps: int = 5000
+    max_length: int = field(default=300, metadata=_help("tokens kept of each input and each target"))
+    # Loss weights: multitask α·predict + (1−α)·explain; counterfactual factual + β·counterfactual;
+    # combined γ·multitask + (1−γ)·counterfactual.
+    alpha: float = 0.5
+    beta: float = 1.0
+    gamma: float = 0.5
+    counterfactuals_per_question: int = field(
+        default=1,
+        metadata=_help("wrong options per question in the counterfactual task, drawn with the seed"),
+    )
+    # Evaluation on the held-out questions, checkpoints (best and last are kept).
+    eval_every: int = field(default=250, metadata=_help("steps between evaluations and checkpoints"))
+    logging_every: int = 10
+    eval_batch_size: int = 64
+    max_new_tokens: int = field(default=300, metadata=_help("generation limit for outputs with explanations"))
+    answer_max_new_tokens: int = field(default=32, metadata=_help("generation limit for answer-only outputs"))
+    inference_mode: str = field(
+        default="", metadata=_help(f"one of {', '.join(INFERENCE_MODES)}; empty: the method's default")
+    )
+    # Divergence: a non-finite loss always stops the run; accuracy collapses when, once the best held-out
+    # accuracy has reached `collapse_min_accuracy`, an evaluation falls below `collapse_ratio` × best.
+    collapse_min_accuracy: float = 0.3
+    collapse_ratio: float = 0.5
+    # Hardware and data handling.
+    bf16: bool | None = field(
+        default=None, metadata=_help("bf16 autocast; default: on when a GPU supports it")
+    )
+    pack_segments: bool | None = field(
+        default=None,
+        metadata=_help("pack a question's task inputs into one row; default: when the student allows (T5)"),
+    )
+    dataloader_workers: int = 0
+    missing_teacher: str = field(
+        default="error",
+        metadata=_help("error: refuse data with a missing teacher field; skip: leave those questions out"),
+    )
+    tokenizer_cache_dir: str = field(
+        default="", metadata=_help("cache of tokenizers built offline; default: $DISTILL_CACHE_DIR")
+    )
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.method not in METHODS:
+            problems.append(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.data_variant not in DATA_VARIANTS:
+            problems.append(f"data_variant must be one of {tuple(DATA_VARIANTS)}, got {self.data_variant!r}")
+        if self.inference_mode and self.inference_mode not in INFERENCE_MODES:
+            problems.append(
+                f"inference_mode must be one of {tuple(INFERENCE_MODES)}, got {self.inference_mode!r}"
+            )
+        if self.missing_teacher not in MISSING_TEACHER_POLICIES:
+            problems.append(f"missing_teacher must be one of {MISSING_TEACHER_POLICIES}")
+        for name in ("alpha", "gamma", "collapse_ratio", "collapse_min_accuracy"):
+            if not 0 <= getattr(self, name) <= 1:
+                problems.append(f"{name} must be between 0 and 1, got {getattr(self, name)}")
+        if self.beta < 0:
+            problems.append(f"beta must be >= 0, got {self.beta}")
+        if self.learning_rate <= 0:
+            problems.append(f"learning_rate must be > 0, got {self.learning_rate}")
+        for name in ("batch_size", "gradient_accumulation_steps", "max_steps", "eval_every", "logging_every"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.batch_size % max(self.gradient_accumulation_steps, 1):
+            problems.append(
+                f"batch_size {self.batch_size} is not a multiple of "
+                f"gradient_accumulation_steps {self.gradient_accumulation_steps}"
+            )
+        if self.max_length < 8:
+            problems.append(f"max_length must be >= 8, got {self.max_length}")
+        if "counterfactual" in self.tasks and not 1 <= self.counterfactuals_per_question <= 4:
+            problems.append(
+                f"counterfactuals_per_question must be 1–4 (wrong options), got {self.counterfactuals_per_question}"
+            )
+        if problems:
+            raise ValueError("invalid training configuration: " + "; ".join(problems))
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        return METHOD_TASKS.get(self.method, ())
+
+    @property
+    def active_tasks(self) -> tuple[str, ...]:
+        """The method's tasks whose loss weight is not zero (the others are not computed at all)."""
+        weights = self.task_weights()
+        return tuple(task for task in self.tasks if weights[task] > 0)
+
+    @property
+    def explanation_field(self) -> str:
+        return DATA_VARIANTS[self.data_variant]
+
+    @property
+    def resolved_inference_mode(self) -> str:
+        return self.inference_mode or DEFAULT_INFERENCE_MODE[self.method]
+
+    @property
+    def cache_dir(self) -> Path:
+        return Path(self.tokenizer_cache_dir or default_cache_dir())
+
+    def task_weights(self) -> dict[str, float]:
+        """Loss weight of each task; each task's loss is its mean token cross-entropy over the batch."""
+        multitask = {"predict": self.alpha, "explain": 1 - self.alpha}
+        counterfactual = {"factual": 1.0, "counterfactual": self.beta}
+        if self.method == "standard":
+            return {"predict": 1.0}
+        if self.method == "multitask":
+            return multitask
+        if self.method == "counterfactual":
+            return counterfactual
+        return {task: self.gamma * weight for task, weight in multitask.items()} | {
+            task: (1 - self.gamma) * weight for task, weight in counterfactual.items()
+        }
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, obj: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(obj) - known)
+        if unknown:
+            raise ValueError(f"unknown training setting(s): {', '.join(unknown)}")
+        return cls(**obj)

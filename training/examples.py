@@ -1,0 +1,137 @@
+"""Training examples: each question becomes the inputs and targets of its method's tasks.
+
+Teacher data is checked for every question before anything trains: a missing explanation (or too few wrong-option
+explanations for the counterfactual task) is reported with the question and the field, all at once.
+"""
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .config import TrainConfig
+from .cqa import LABELS, DataError, Problem, Question
+from .formats import TASKS, format_strings, task_input, task_target
+from .teacher_outputs import TeacherExplanations
+
+TEACHER_SOURCE = "teacher outputs"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One task's input and target for one question."""
+
+    task: str
+    input: str
+    target: str
+
+
+@dataclass
+class TrainingData:
+    examples: list[list[Segment]]  # one list of segments per question, in the order of its method's tasks
+    question_ids: list[str]
+    skipped: dict[str, str] = field(default_factory=dict)  # question id -> why it was left out
+
+
+def counterfactual_labels(
+    question: Question, teacher: TeacherExplanations, *, count: int, seed: int
+) -> list[str]:
+    """Wrong options (with a teacher explanation) for the counterfactual task, drawn per question with the seed."""
+    options = teacher.option_explanations or ()
+    available = [
+        label
+        for label, text in zip(LABELS, options, strict=False)
+        if label != question.answer_key and text and text.strip()
+    ]
+    if len(available) < count:
+        return []
+    return sorted(random.Random(f"{seed}/{question.id}").sample(available, count))
+
+
+def question_segments(
+    question: Question, teacher: TeacherExplanations | None, config: TrainConfig
+) -> tuple[list[Segment], list[Problem]]:
+    """The segments of one question, or the problems that prevent them."""
+
+    def problem(name: str, message: str) -> list[Problem]:
+        return [Problem(TEACHER_SOURCE, 0, name, f"question {question.id!r}: {message}")]
+
+    tasks = config.active_tasks
+    needs_explanation = any(task != "predict" for task in tasks)
+    if teacher is None and needs_explanation:
+        return [], problem(config.explanation_field, "no teacher outputs at all for this question")
+    explanation = ""
+    if needs_explanation:
+        explanation = (getattr(teacher, config.explanation_field) or "").strip()
+        if not explanation:
+            return [], problem(
+                config.explanation_field, f"missing or empty (needed by data variant {config.data_variant!r})"
+            )
+    wrong: list[str] = []
+    if "counterfactual" in tasks:
+        wrong = counterfactual_labels(
+            question, teacher, count=config.counterfactuals_per_question, seed=config.seed
+        )
+        if not wrong:
+            return [], problem(
+                "option_explanations",
+                f"fewer than {config.counterfactuals_per_question} wrong options have an explanation "
+                "(needed by the counterfactual task)",
+            )
+    answer = question.answer_text
+    segments = []
+    for task in tasks:
+        if task == "counterfactual":
+            for label in wrong:
+                option = question.choices[LABELS.index(label)]
+                text = teacher.option_explanations[LABELS.index(label)].strip()
+                segments.append(
+                    Segment(task, task_input(task, question, text), task_target(task, answer=option))
+                )
+        else:
+            segments.append(
+                Segment(
+                    task,
+                    task_input(task, question),
+                    task_target(task, answer=answer, explanation=explanation),
+                )
+            )
+    return segments, []
+
+
+def build_training_data(
+    questions: list[Question], teacher: Mapping[str, TeacherExplanations], config: TrainConfig
+) -> TrainingData:
+    """Segments for every question. With `missing_teacher="error"` any problem raises DataError listing all."""
+    data = TrainingData(examples=[], question_ids=[])
+    problems: list[Problem] = []
+    for question in questions:
+        segments, found = question_segments(question, teacher.get(question.id), config)
+        if found:
+            problems.extend(found)
+            data.skipped[question.id] = "; ".join(f"{p.field}: {p.message}" for p in found)
+            continue
+        data.examples.append(segments)
+        data.question_ids.append(question.id)
+    if problems and config.missing_teacher == "error":
+        raise DataError(problems)
+    if not data.examples:
+        raise DataError(problems or [Problem(TEACHER_SOURCE, 0, "", "no training questions")])
+    return data
+
+
+def tokenizer_corpus(questions: list[Question], teacher: Mapping[str, TeacherExplanations]) -> list[str]:
+    """The texts a tokenizer built for a run is trained on: the format strings, the questions and their options,
+    and every teacher text for them, so that one tokenizer serves every method and data variant."""
+    texts = list(format_strings())
+    for question in questions:
+        texts.append(question.question)
+        texts.extend(question.choices)
+        explanations = teacher.get(question.id)
+        if explanations is not None:
+            texts.extend(t for t in (explanations.explanation, explanations.revised_explanation) if t)
+            texts.extend(t for t in explanations.option_explanations or () if t)
+    return texts
+
+
+def task_index(task: str) -> int:
+    return TASKS.index(task)

@@ -1,0 +1,260 @@
+"""Inference: batched greedy generation, answers mapped to options, explanations extracted.
+
+`predict(checkpoint, questions)` loads a trained student and returns one `PredictionRecord` per question;
+`probe_counterfactuals` asks it the `[counterfactual]` task with a wrong option's teacher explanation.
+"""
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, GenerationConfig
+
+from .answers import match_option
+from .config import DEFAULT_INFERENCE_MODE, INFERENCE_MODES
+from .cqa import LABELS, Question
+from .examples import counterfactual_labels
+from .formats import read_output, task_input
+from .students import Student
+from .teacher_outputs import TeacherExplanations
+
+CHECKPOINT_INFO = "distillation.json"  # written into every checkpoint: method, data variant, settings
+DEFAULT_MAX_LENGTH = 300
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    question_id: str
+    predicted_label: str  # A–E, "" when no option matched
+    predicted_text: str
+    correct: bool
+    explanation: str
+    raw_output: str  # the output the answer was read from
+    parse_rule: str  # which rule of answers.match_option matched
+    mode: str  # inference mode, see config.INFERENCE_MODES
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, obj: dict) -> "PredictionRecord":
+        return cls(**obj)
+
+
+@dataclass(frozen=True)
+class CounterfactualProbe:
+    question_id: str
+    option_label: str  # the wrong option whose teacher explanation was given
+    predicted_label: str
+    followed: bool  # the student answered that wrong option
+    raw_output: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    batch_size: int = 64
+    max_new_tokens: int = 300  # outputs with an explanation
+    answer_max_new_tokens: int = 32  # answer-only outputs
+    max_length: int = DEFAULT_MAX_LENGTH  # input tokens kept
+
+
+def generate_texts(
+    model,
+    tokenizer,
+    texts: list[str],
+    *,
+    max_new_tokens: int,
+    settings: GenerationSettings,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[str]:
+    """Greedy outputs for `texts`, in batches of similar input length (longest first), in the given order."""
+    if not texts:
+        return []
+    encoded = tokenizer(texts, truncation=True, max_length=settings.max_length)["input_ids"]
+    order = sorted(range(len(texts)), key=lambda i: len(encoded[i]), reverse=True)
+    generation = GenerationConfig(
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        num_beams=1,
+        decoder_start_token_id=model.config.decoder_start_token_id,
+        eos_token_id=model.config.eos_token_id,
+        pad_token_id=model.config.pad_token_id,
+    )
+    outputs: list[str] = [""] * len(texts)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(order), settings.batch_size):
+                chunk = order[start : start + settings.batch_size]
+                batch = tokenizer.pad({"input_ids": [encoded[i] for i in chunk]}, return_tensors="pt").to(
+                    model.device
+                )
+                generated = model.generate(**batch, generation_config=generation)
+                for i, text in zip(
+                    chunk, tokenizer.batch_decode(generated, skip_special_tokens=True), strict=True
+                ):
+                    outputs[i] = text.strip()
+                if progress:
+                    progress(min(start + settings.batch_size, len(order)), len(order))
+    finally:
+        model.train(was_training)
+    return outputs
+
+
+def predict_questions(
+    model,
+    tokenizer,
+    questions: list[Question],
+    *,
+    mode: str,
+    settings: GenerationSettings,
+    answers_only: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[PredictionRecord]:
+    """Answer (and explain, unless `answers_only`) each question with the tasks of `mode`."""
+    if mode not in INFERENCE_MODES:
+        raise ValueError(f"unknown inference mode {mode!r}; expected one of {tuple(INFERENCE_MODES)}")
+    answer_task = INFERENCE_MODES[mode][0]
+    explain = "explain" in INFERENCE_MODES[mode] and not answers_only
+    total = len(questions) * (2 if explain else 1)
+
+    def report(offset: int) -> Callable[[int, int], None] | None:
+        return (lambda done, _: progress(offset + done, total)) if progress else None
+
+    answer_outputs = generate_texts(
+        model,
+        tokenizer,
+        [task_input(answer_task, q) for q in questions],
+        max_new_tokens=settings.answer_max_new_tokens
+        if answer_task == "predict"
+        else settings.max_new_tokens,
+        settings=settings,
+        progress=report(0),
+    )
+    explain_outputs = [""] * len(questions)
+    if explain:
+        explain_outputs = generate_texts(
+            model,
+            tokenizer,
+            [task_input("explain", q) for q in questions],
+            max_new_tokens=settings.max_new_tokens,
+            settings=settings,
+            progress=report(len(questions)),
+        )
+    records = []
+    for question, output, explain_output in zip(questions, answer_outputs, explain_outputs, strict=True):
+        answer, explanation = read_output(answer_task, output)
+        if explain_output:
+            explanation = read_output("explain", explain_output)[1]
+        match = match_option(answer, question)
+        records.append(
+            PredictionRecord(
+                question_id=question.id,
+                predicted_label=match.label,
+                predicted_text=question.choices[LABELS.index(match.label)] if match.label else "",
+                correct=match.label == question.answer_key,
+                explanation=explanation,
+                raw_output=output,
+                parse_rule=match.rule,
+                mode=mode,
+            )
+        )
+    return records
+
+
+def probe_counterfactuals(
+    model,
+    tokenizer,
+    questions: list[Question],
+    teacher: Mapping[str, TeacherExplanations],
+    *,
+    seed: int,
+    settings: GenerationSettings,
+) -> list[CounterfactualProbe]:
+    """Give each question one wrong option's teacher explanation in the `[counterfactual]` task (the option is
+    drawn with the seed, as in training) and record whether the student answers that option."""
+    probes = []
+    for question in questions:
+        explanations = teacher.get(question.id)
+        labels = counterfactual_labels(question, explanations, count=1, seed=seed) if explanations else []
+        if labels:
+            probes.append(
+                (question, labels[0], explanations.option_explanations[LABELS.index(labels[0])].strip())
+            )
+    outputs = generate_texts(
+        model,
+        tokenizer,
+        [task_input("counterfactual", q, text) for q, _, text in probes],
+        max_new_tokens=settings.answer_max_new_tokens,
+        settings=settings,
+    )
+    results = []
+    for (question, label, _), output in zip(probes, outputs, strict=True):
+        predicted = match_option(read_output("counterfactual", output)[0], question).label
+        results.append(CounterfactualProbe(question.id, label, predicted, predicted == label, output))
+    return results
+
+
+def checkpoint_info(checkpoint_dir: str | Path) -> dict:
+    path = Path(checkpoint_dir) / CHECKPOINT_INFO
+    if not path.is_file():
+        raise FileNotFoundError(f"{checkpoint_dir} is not a student checkpoint: {CHECKPOINT_INFO} is missing")
+    return json.loads(path.read_text())
+
+
+def load_checkpoint(checkpoint_dir: str | Path, *, device: str | None = None) -> tuple[Student, dict]:
+    """A trained student and its `distillation.json` (bf16 weights on a GPU that supports them)."""
+    info = checkpoint_info(checkpoint_dir)
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    model = AutoModelForSeq2SeqLM.from_pretrained(
+        checkpoint_dir, dtype=torch.bfloat16 if bf16 else torch.float32
+    )
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint_dir)
+    return Student(model.to(device).eval(), tokenizer, str(checkpoint_dir)), info
+
+
+def settings_from_info(info: dict, **overrides) -> GenerationSettings:
+    config = info.get("config", {})
+    values = {
+        "batch_size": config.get("eval_batch_size", GenerationSettings.batch_size),
+        "max_new_tokens": config.get("max_new_tokens", GenerationSettings.max_new_tokens),
+        "answer_max_new_tokens": config.get(
+            "answer_max_new_tokens", GenerationSettings.answer_max_new_tokens
+        ),
+        "max_length": config.get("max_length", DEFAULT_MAX_LENGTH),
+    }
+    return GenerationSettings(**(values | {k: v for k, v in overrides.items() if v is not None}))
+
+
+def inference_mode_of(info: dict, mode: str | None = None) -> str:
+    return mode or info.get("inference_mode") or DEFAULT_INFERENCE_MODE[info["method"]]
+
+
+def predict(
+    checkpoint_dir: str | Path,
+    questions: list[Question],
+    *,
+    mode: str | None = None,
+    batch_size: int | None = None,
+    max_new_tokens: int | None = None,
+    device: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[PredictionRecord]:
+    """Predictions of a trained student on `questions` (mode: the method's default unless given)."""
+    student, info = load_checkpoint(checkpoint_dir, device=device)
+    settings = settings_from_info(info, batch_size=batch_size, max_new_tokens=max_new_tokens)
+    return predict_questions(
+        student.model,
+        student.tokenizer,
+        questions,
+        mode=inference_mode_of(info, mode),
+        settings=settings,
+        progress=progress,
+    )

@@ -1,0 +1,400 @@
+"""Training a student: the Hugging Face Trainer with the method's loss, and the `train` function callers use.
+
+Read top to bottom: the run result and progress records, the divergence rules, the Trainer subclass (a
+`compute_loss` override, the length-grouped sampler, evaluation by generation), the callback that reports
+progress and stops runs, and `train`, which puts them together and resumes from the last checkpoint.
+"""
+
+import json
+import logging
+import math
+import os
+import platform
+import resource
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import accelerate
+import tokenizers
+import torch
+import transformers
+from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
+from transformers.trainer_utils import get_last_checkpoint
+
+from .batching import LengthGroupedSampler, SegmentCollator, tokenize_training_data
+from .config import TrainConfig
+from .cqa import Question
+from .examples import build_training_data, tokenizer_corpus
+from .inference import CHECKPOINT_INFO, GenerationSettings, predict_questions
+from .losses import student_loss
+from .students import load_student, supports_packing
+from .teacher_outputs import TeacherExplanations
+
+logger = logging.getLogger(__name__)
+RUN_CONFIG = "run_config.json"  # the configuration of the run in an output folder; a resume must match it
+
+
+@dataclass(frozen=True)
+class Progress:
+    step: int
+    total_steps: int
+    loss: float | None  # the last logged training loss
+    elapsed_seconds: float
+    eta_seconds: float | None
+
+
+@dataclass
+class TrainResult:
+    output_dir: str
+    status: str  # "completed", "stopped" (asked to stop; call again to resume) or "diverged"
+    global_step: int
+    max_steps: int
+    resumed_from_step: int
+    best_checkpoint: str | None
+    last_checkpoint: str | None
+    best_step: int | None  # the steps of those checkpoints
+    last_step: int | None
+    best_eval_accuracy: float | None
+    last_eval_accuracy: float | None
+    history: list[dict]  # the Trainer's log: losses, learning rates, eval accuracies, by step
+    steps_per_second: float
+    examples_per_second: float
+    wall_seconds: float
+    peak_memory_bytes: int
+    peak_memory_of: str  # "cuda allocator" or "process RSS"
+    divergence_reason: str
+    skipped_questions: dict[str, str]
+    config: dict
+    environment: dict  # library versions, device, world size, packing, bf16, optimizer
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def nonfinite_loss_reason(loss: float, step: int) -> str:
+    return "" if math.isfinite(loss) else f"the training loss became {loss} at step {step}"
+
+
+def accuracy_collapse_reason(accuracy: float, best: float | None, step: int, config: TrainConfig) -> str:
+    """Accuracy collapsed: the best held-out accuracy reached `collapse_min_accuracy`, and this evaluation fell
+    below `collapse_ratio` × best."""
+    if best is None or best < config.collapse_min_accuracy or accuracy >= config.collapse_ratio * best:
+        return ""
+    return (
+        f"held-out accuracy collapsed to {accuracy:.3f} at step {step} "
+        f"(best {best:.3f}; the limit is {config.collapse_ratio} × best)"
+    )
+
+
+class DistillationTrainer(Trainer):
+    """The Trainer with the method's loss, two-length batch grouping, and accuracy by greedy generation."""
+
+    loss_is_scaled_for_ga = False  # the loss is a per-micro-batch mean; the Trainer divides by accumulation
+
+    def __init__(self, *args, inference_mode: str, generation: GenerationSettings, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.inference_mode = inference_mode
+        self.generation = generation
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        loss = student_loss(model, inputs, core=self.accelerator.unwrap_model(model))
+        return (loss, None) if return_outputs else loss
+
+    def _get_train_sampler(self, train_dataset=None):
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        return LengthGroupedSampler(
+            dataset.encoder_lengths,
+            dataset.decoder_lengths,
+            batch_size=self.args.per_device_train_batch_size,
+            seed=self.args.seed,
+        )
+
+    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
+        """Accuracy on the held-out questions (a list of `Question`), answers generated greedily."""
+        questions = eval_dataset if eval_dataset is not None else self.eval_dataset
+        start = time.monotonic()
+        with self.autocast_smart_context_manager():
+            records = predict_questions(
+                self.model,
+                self.processing_class,
+                questions,
+                mode=self.inference_mode,
+                settings=self.generation,
+                answers_only=True,
+            )
+        metrics = {
+            f"{metric_key_prefix}_accuracy": sum(r.correct for r in records) / len(records),
+            f"{metric_key_prefix}_runtime": round(time.monotonic() - start, 3),
+        }
+        self.log(metrics)
+        self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
+        return metrics
+
+
+class RunMonitor(TrainerCallback):
+    """Reports progress, stops on request or divergence, and labels each checkpoint for inference."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        *,
+        progress: Callable[[Progress], None] | None,
+        should_stop: Callable[[], bool] | None,
+        info: dict,
+    ):
+        self.config = config
+        self.progress = progress
+        self.should_stop = should_stop
+        self.info = info
+        self.stopped = False
+        self.divergence_reason = ""
+        self.last_loss: float | None = None
+        self.start_step = 0
+        self.start_time = time.monotonic()
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start_step = state.global_step
+        self.start_time = time.monotonic()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if control.should_save or control.should_evaluate:
+            control.should_log = True  # see the loss before a checkpoint is written: a diverged one never is
+        if self.should_stop is not None and self.should_stop():
+            self.stopped = True
+            control.should_save = control.should_log = control.should_training_stop = True
+        if self.progress is not None and state.is_world_process_zero:
+            elapsed = time.monotonic() - self.start_time
+            done = state.global_step - self.start_step
+            eta = elapsed / done * (state.max_steps - state.global_step) if done else None
+            self.progress(Progress(state.global_step, state.max_steps, self.last_loss, elapsed, eta))
+
+    def _diverged(self, control, reason: str) -> None:
+        self.divergence_reason = reason
+        control.should_training_stop = True
+        control.should_save = control.should_evaluate = False
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        loss = (logs or {}).get("loss")
+        if loss is None:
+            return
+        self.last_loss = loss
+        reason = nonfinite_loss_reason(loss, state.global_step)
+        if reason:
+            self._diverged(control, reason)
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        accuracy = (metrics or {}).get("eval_accuracy")
+        if accuracy is None:
+            return
+        reason = accuracy_collapse_reason(accuracy, state.best_metric, state.global_step, self.config)
+        if reason:
+            self._diverged(control, reason)
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            (folder / CHECKPOINT_INFO).write_text(
+                json.dumps(self.info | {"step": state.global_step}, indent=2)
+            )
+
+
+def library_versions() -> dict:
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "tokenizers": tokenizers.__version__,
+        "accelerate": accelerate.__version__,
+    }
+
+
+def record_run_config(output_dir: Path, config: TrainConfig) -> None:
+    """Write the run's configuration, or check that a resumed run has the same one.
+
+    Under data-parallel training every process checks; only the first writes, atomically."""
+    path = output_dir / RUN_CONFIG
+    current = config.to_json()
+    if path.is_file():
+        recorded = json.loads(path.read_text())
+        changed = sorted(k for k in set(recorded) | set(current) if recorded.get(k) != current.get(k))
+        if changed:
+            raise ValueError(
+                f"{output_dir} holds a run with other settings ({', '.join(changed)}): resume it with the same "
+                "settings, or train into a new folder"
+            )
+        return
+    if int(os.environ.get("RANK", "0")) == 0:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(current, indent=2))
+        partial.replace(path)
+
+
+def training_arguments(
+    config: TrainConfig, output_dir: Path, *, evaluate: bool, bf16: bool
+) -> TrainingArguments:
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    per_device, remainder = divmod(config.batch_size, config.gradient_accumulation_steps * world_size)
+    if remainder or not per_device:
+        raise ValueError(
+            f"batch_size {config.batch_size} does not split into {config.gradient_accumulation_steps} accumulation "
+            f"step(s) on {world_size} device(s)"
+        )
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        max_steps=config.max_steps,
+        per_device_train_batch_size=per_device,
+        per_device_eval_batch_size=config.eval_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type="linear",
+        warmup_steps=config.warmup_steps,
+        weight_decay=config.weight_decay,
+        max_grad_norm=config.max_grad_norm,
+        seed=config.seed,
+        bf16=bf16,
+        logging_steps=config.logging_every,
+        logging_nan_inf_filter=False,  # a non-finite loss must be seen, to stop the run
+        eval_strategy="steps" if evaluate else "no",
+        eval_steps=config.eval_every,
+        save_strategy="steps",
+        save_steps=config.eval_every,
+        save_total_limit=2 if evaluate else 1,  # with a best metric, the Trainer keeps the best and the last
+        metric_for_best_model="accuracy" if evaluate else None,
+        greater_is_better=True,
+        report_to="none",
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        label_names=["labels"],
+        dataloader_num_workers=config.dataloader_workers,
+        dataloader_pin_memory=torch.cuda.is_available(),
+    )
+
+
+def peak_memory() -> tuple[int, str]:
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated(), "cuda allocator"
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "process RSS"
+
+
+def train(
+    config: TrainConfig,
+    *,
+    train_questions: list[Question],
+    eval_questions: list[Question],
+    teacher: Mapping[str, TeacherExplanations],
+    output_dir: str | Path,
+    progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Train a student, resuming from the last checkpoint in `output_dir` when there is one.
+
+    `progress` is called after every optimizer step; `should_stop` too: when it returns True, the run saves a
+    checkpoint and returns with status "stopped", and a later call with the same arguments resumes it.
+    """
+    log = log or logger.info
+    output_dir = Path(output_dir)
+    data = build_training_data(train_questions, teacher, config)  # bad data fails before anything is written
+    if data.skipped:
+        shown = "; ".join(f"{qid}: {why}" for qid, why in list(data.skipped.items())[:5])
+        log(f"left out {len(data.skipped)} question(s) without the teacher data they need ({shown} ...)")
+    record_run_config(output_dir, config)
+    resume_from = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+
+    set_seed(config.seed)  # the initial weights of a random student
+    student = load_student(
+        resume_from or config.student,
+        corpus=tokenizer_corpus(train_questions, teacher),
+        cache_dir=config.cache_dir,
+    )
+    if resume_from:
+        log(f"resuming from {resume_from}")
+    packed = supports_packing(student.model) if config.pack_segments is None else config.pack_segments
+    if packed and not supports_packing(student.model):
+        raise ValueError(
+            f"pack_segments needs a T5-family student (relative positions), not {student.model.config.model_type}"
+        )
+    dataset = tokenize_training_data(data, student.tokenizer, max_length=config.max_length)
+    bf16 = (
+        config.bf16
+        if config.bf16 is not None
+        else torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    )
+    args = training_arguments(config, output_dir, evaluate=bool(eval_questions), bf16=bf16)
+    info = {
+        "student": config.student,
+        "method": config.method,
+        "data_variant": config.data_variant,
+        "seed": config.seed,
+        "inference_mode": config.resolved_inference_mode,
+        "config": config.to_json(),
+    }
+    monitor = RunMonitor(config, progress=progress, should_stop=should_stop, info=info)
+    trainer = DistillationTrainer(
+        model=student.model,
+        args=args,
+        train_dataset=dataset,
+        eval_dataset=eval_questions or None,
+        data_collator=SegmentCollator(
+            pad_token_id=student.tokenizer.pad_token_id,
+            decoder_start_token_id=student.model.config.decoder_start_token_id,
+            task_weights=config.task_weights(),
+            packed=packed,
+        ),
+        processing_class=student.tokenizer,
+        callbacks=[monitor],
+        inference_mode=config.resolved_inference_mode,
+        generation=GenerationSettings(
+            batch_size=config.eval_batch_size,
+            max_new_tokens=config.max_new_tokens,
+            answer_max_new_tokens=config.answer_max_new_tokens,
+            max_length=config.max_length,
+        ),
+    )
+    trainer.remove_callback(PrinterCallback)  # losses reach the caller through `progress` and the history
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    start = time.monotonic()
+    trainer.train(resume_from_checkpoint=resume_from)
+    wall = time.monotonic() - start
+
+    state = trainer.state
+    last = get_last_checkpoint(str(output_dir))
+    steps = state.global_step - monitor.start_step
+    evals = [entry["eval_accuracy"] for entry in state.log_history if "eval_accuracy" in entry]
+    memory, memory_of = peak_memory()
+    status = "diverged" if monitor.divergence_reason else "stopped" if monitor.stopped else "completed"
+    return TrainResult(
+        output_dir=str(output_dir),
+        status=status,
+        global_step=state.global_step,
+        max_steps=state.max_steps,
+        resumed_from_step=monitor.start_step,
+        best_checkpoint=state.best_model_checkpoint,
+        last_checkpoint=last,
+        best_step=state.best_global_step or None,
+        last_step=int(Path(last).name.rsplit("-", 1)[1]) if last else None,
+        best_eval_accuracy=state.best_metric,
+        last_eval_accuracy=evals[-1] if evals else None,
+        history=list(state.log_history),
+        steps_per_second=steps / wall if wall else 0.0,
+        examples_per_second=steps * config.batch_size / wall if wall else 0.0,
+        wall_seconds=wall,
+        peak_memory_bytes=memory,
+        peak_memory_of=memory_of,
+        divergence_reason=monitor.divergence_reason,
+        skipped_questions=data.skipped,
+        config=config.to_json(),
+        environment=library_versions()
+        | {
+            "device": str(args.device),
+            "world_size": args.world_size,
+            "per_device_batch_size": args.per_device_train_batch_size,
+            "packed": packed,
+            "bf16": bf16,
+            "optimizer": str(args.optim),
+        },
+    )
