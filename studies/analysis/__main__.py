@@ -66,9 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for heading, lines in report.summary.items():
-        print(f"\n== {heading} ==")
-        print("\n".join(lines))
+    print(report.summary_text())
     print(
         f"\nReport: {report.files['report.html']} and {report.files['report.md']}; tables in {args.out / 'tables'}"
     )
