@@ -25,7 +25,7 @@ from .inputs import (
 from .plots import plot_accuracy, plot_power_curve, plot_ratings
 from .power import PowerResult, a_for_difference, difference_for_a, participants_for_power, simulated_power
 from .ratings_analysis import RatingsAnalysis, analyze_ratings
-from .report import Report, Section, build_report, cell_text, shown_rows
+from .report import Report, Section, build_report, cell_text, shown_rows, summary_text
 from .sample_size import SampleSize, assess_ratings
 from .simulation import PlannedDesign, RatingModel, simulate_ratings
 
@@ -61,6 +61,7 @@ __all__ = [
     "shown_rows",
     "simulate_ratings",
     "simulated_power",
+    "summary_text",
     "validate_accuracy",
     "validate_ratings",
 ]

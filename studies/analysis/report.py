@@ -56,13 +56,12 @@ class Report:
     tables: dict[str, pd.DataFrame]
     summary: dict[str, list[str]]  # result lines by section
     files: dict[str, Path] = field(default_factory=dict)  # name -> path, for every file written
-    sections: list[Section] = field(
-        default_factory=list
-    )  # the report's layout, as report.md and .html show it
+    sections: list[Section] = field(default_factory=list)  # the layout report.md and report.html show
 
-    def summary_text(self) -> str:
-        """The result lines under their section headings, as the CLI and `manage.py analyze_study` print them."""
-        return "\n".join(f"\n== {heading} ==\n" + "\n".join(lines) for heading, lines in self.summary.items())
+
+def summary_text(summary: dict[str, list[str]]) -> str:
+    """Result lines under their section headings, as the CLI and `manage.py analyze_study` print them."""
+    return "\n".join(f"\n== {heading} ==\n" + "\n".join(lines) for heading, lines in summary.items())
 
 
 def build_report(

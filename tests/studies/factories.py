@@ -4,6 +4,7 @@ import itertools
 
 from models_app.models import OPTION_LABELS, Dataset, InferenceRun, Prediction, Question, Run, TrainingRun
 from studies import services
+from studies.defaults import DEFAULT_SCALES
 from studies.models import Study
 
 PAPER_CONDITIONS = (
@@ -89,3 +90,15 @@ def make_open_study(n_questions: int = 24, item_count: int = 16, **options) -> S
     )
     services.sample_items(study=study, seed=7)
     return services.open_study(study=study)
+
+
+BETTER = "multitask_counterfactual/revised"  # rated a point higher by the simulated participants of make_rated_study
+
+
+def make_rated_study(participants: int = 6, **options) -> Study:
+    """An open study with two scales (quick to analyse), filled with simulated participants (test responses)."""
+    study = make_open_study(scales=DEFAULT_SCALES[:2], **options)
+    services.fill_with_test_responses(
+        study=study, participants=participants, seed=3, condition_means={BETTER: 4.0}
+    )
+    return study

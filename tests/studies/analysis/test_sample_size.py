@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from studies.analysis import InputError, analyze_ratings, assess_ratings
+from studies.analysis import InputError, analyze_accuracy, analyze_ratings, assess_ratings
 from studies.analysis.inputs import RATINGS_COLUMNS
 from studies.analysis.sample_size import MIN_ITEMS_PER_CONDITION, SECTION
 
@@ -57,3 +57,13 @@ def test_few_ratings_warn_which_tests_mean_little(tmp_path):
 
 def test_a_full_study_has_no_sample_size_warning(effect_analysis):
     assert SECTION not in effect_analysis.summary
+
+
+def test_one_seed_per_method_gets_no_anova_but_a_reason(accuracy_runs):
+    one_seed = accuracy_runs[(accuracy_runs["seed"] == 0) & (accuracy_runs["student"] == "t5-small")]
+    analysis = analyze_accuracy(one_seed)
+    assert analysis.anova.empty and analysis.tukey.empty
+    lines = analysis.summary["Accuracy (mean ± SD over seeds)"]
+    assert "On revised data too few runs for an ANOVA (3 runs of 3 methods x 1 student sizes" in " ".join(
+        lines
+    )
