@@ -287,7 +287,10 @@ class SectionView:
 
 
 def _table_view(report: AnalysisReport, name: str, rows: list[int] | None) -> TableView:
-    frame = pd.read_csv(report.directory / "tables" / f"{name}.csv")
+    try:
+        frame = pd.read_csv(report.directory / "tables" / f"{name}.csv")
+    except pd.errors.EmptyDataError:  # an empty table (e.g. no ANOVA) is written without a header
+        frame = pd.DataFrame()
     if rows is not None:
         frame = frame.iloc[rows]
     frame = shown_rows(frame, None)

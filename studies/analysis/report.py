@@ -19,6 +19,7 @@ from .plots import plot_accuracy, plot_ratings
 from .ratings_analysis import ALPHA, RatingsAnalysis, analyze_ratings
 
 RATINGS_PLOT = "ratings_by_condition.png"
+COUNT_COLUMNS = ("df", "n")  # whole numbers even where a table stores them as floats
 ACCURACY_PLOT = "accuracy.png"
 
 _METHOD_NOTES = [
@@ -201,6 +202,8 @@ def cell_text(value: object, column: str) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return ""
+        if column in COUNT_COLUMNS and value.is_integer():
+            return str(int(value))
         if column == "p" or column.startswith("p_") or column.endswith("_p_holm"):
             return "<0.001" if value < 0.001 else f"{value:.3f}"
         return f"{value:.3f}"

@@ -102,3 +102,22 @@ def make_rated_study(participants: int = 6, **options) -> Study:
         study=study, participants=participants, seed=3, condition_means={BETTER: 4.0}
     )
     return study
+
+
+def make_seed_run(
+    questions: list[Question], method: str, variant: str, seed: int, correct: int, **fields
+) -> TrainingRun:
+    """A training run with a succeeded test-set inference run that gets `correct` of the questions right."""
+    inference = make_inference_run(questions, method, variant, seed=seed)
+    if fields:
+        TrainingRun.objects.filter(pk=inference.training_run_id).update(**fields)
+    set_correct(inference, correct)
+    return inference.training_run
+
+
+def set_correct(inference: InferenceRun, correct: int) -> None:
+    """Make the inference run's first `correct` predictions (by question id) right and the rest wrong."""
+    predictions = Prediction.objects.filter(inference_run=inference)
+    right = list(predictions.order_by("question__external_id").values_list("pk", flat=True)[:correct])
+    predictions.exclude(pk__in=right).update(correct=False)
+    predictions.filter(pk__in=right).update(correct=True)

@@ -11,7 +11,7 @@ from studies.analysis import build_report, read_ratings_csv
 from studies.export import write_study_export
 from studies.models import AnalysisReport
 
-from .factories import BETTER, make_inference_run, make_questions, make_rated_study
+from .factories import BETTER, make_questions, make_rated_study, make_seed_run
 
 pytestmark = pytest.mark.django_db
 
@@ -26,19 +26,6 @@ def analyze(*args) -> str:
     out = io.StringIO()
     call_command("analyze_study", *map(str, args), stdout=out)
     return out.getvalue()
-
-
-def seed_run(questions, method: str, variant: str, seed: int, correct: int, **fields) -> TrainingRun:
-    """A training run with a succeeded test-set inference run getting `correct` of the questions right."""
-    inference = make_inference_run(questions, method, variant, seed=seed)
-    run = inference.training_run
-    if fields:
-        TrainingRun.objects.filter(pk=run.pk).update(**fields)
-    predictions = Prediction.objects.filter(inference_run=inference).order_by("question__external_id")
-    right = list(predictions.values_list("pk", flat=True)[:correct])
-    predictions.update(correct=False)
-    Prediction.objects.filter(pk__in=right).update(correct=True)
-    return run
 
 
 def test_stores_the_report_and_prints_the_same_numbers_as_the_cli(artifacts, tmp_path):
@@ -103,14 +90,16 @@ def test_accuracy_covers_the_grid_behind_the_conditions(artifacts, tmp_path):
                 ("multitask_counterfactual", "unrevised"),
             ]
         ):
-            grid.append(seed_run(questions, method, variant, seed, correct=10 + 2 * offset + seed))
-    grid.append(seed_run(questions, "multitask", "revised", 1, correct=12))  # a method × variant crossed in
+            grid.append(make_seed_run(questions, method, variant, seed, correct=10 + 2 * offset + seed))
+    grid.append(
+        make_seed_run(questions, "multitask", "revised", 1, correct=12)
+    )  # a method × variant crossed in
     unfinished = TrainingRun.objects.create(
         student="t5-tiny", method="multitask", data_variant="unrevised", seed=3, dataset=questions[0].dataset
     )
-    seed_run(questions, "standard", "unrevised", 1, correct=9)  # a method the study does not compare
-    seed_run(questions, "multitask", "unrevised", 4, correct=9, hyperparameters={"learning_rate": 1e-4})
-    seed_run(make_questions(n), "multitask", "unrevised", 5, correct=9)  # another dataset
+    make_seed_run(questions, "standard", "unrevised", 1, correct=9)  # a method the study does not compare
+    make_seed_run(questions, "multitask", "unrevised", 4, correct=9, hyperparameters={"learning_rate": 1e-4})
+    make_seed_run(make_questions(n), "multitask", "unrevised", 5, correct=9)  # another dataset
     assert Dataset.objects.count() == 2
 
     printed = analyze(study.pk, "--include-test-responses", "--out", tmp_path / "out")
