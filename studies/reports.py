@@ -251,7 +251,6 @@ class ReportState:
 
 
 def report_state(*, study: Study) -> ReportState:
-    fail_stale_reports(study=study)
     reports = list(AnalysisReport.objects.filter(study=study).order_by("-pk")[:20])
     shown = next((r for r in reports if r.status == AnalysisReport.Status.SUCCEEDED), None)
     active = next((r for r in reports if r.status in AnalysisReport.ACTIVE_STATUSES), None)

@@ -29,6 +29,7 @@ def results(request, study_id: int):
 
     study = get_object_or_404(Study, pk=study_id)
     participation.release_abandoned_participants(study=study)
+    reports.fail_stale_reports(study=study)
     state = reports.report_state(study=study)
     shown = state.shown
     include_tests = shown.include_test_responses if shown else False

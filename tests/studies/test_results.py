@@ -181,6 +181,7 @@ def test_one_report_at_a_time_and_stalled_ones_are_given_up(artifacts):
         status=AnalysisReport.Status.RUNNING,
         started_at=timezone.now() - reports.STALE_AFTER - timedelta(minutes=1),
     )
+    assert reports.fail_stale_reports(study=study) == 1
     state = reports.report_state(study=study)
     assert state.active is None and state.failed == first
     first.refresh_from_db()

@@ -95,6 +95,8 @@ def test_results_page_computes_the_report_and_renders_its_plots(
         page.screenshot(path=ARTIFACTS / "power-admin.png", full_page=True)
         browser.close()
 
+    # Database checks outside Playwright's event loop, whose context would hold a connection of its own.
+    assert AnalysisReport.objects.get(study=study).status == AnalysisReport.Status.SUCCEEDED
     outside = [
         url for url in requested if not url.startswith(live_server.url) and not url.startswith("data:")
     ]
