@@ -54,8 +54,9 @@ def analysis_inputs(*, study: Study, include_test_responses: bool = False) -> An
     digest = hashlib.sha256()
     digest.update(json.dumps([conditions, list(scales.items())]).encode())
     for frame in (ratings, accuracy):
-        if frame is not None:
-            digest.update(frame.to_csv(index=False).encode())
+        if frame is not None:  # pandas' row hashes use a fixed key: the same rows give the same digest
+            digest.update(json.dumps(list(frame.columns)).encode())
+            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return AnalysisInputs(
         ratings=ratings,
         accuracy=accuracy,

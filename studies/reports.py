@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from distill_site.background import start_task
 
+from . import participation
 from .analysis import (
     ANALYSED_STATUSES,
     PARTICIPANT_STATUSES,
@@ -41,18 +42,18 @@ from .models import AnalysisReport, Study
 
 logger = logging.getLogger(__name__)
 
-# The analysis takes seconds to a minute; a report still queued or running after this is given up on.
-STALE_AFTER = timedelta(minutes=15)
+# The analysis takes seconds to minutes (a paper-sized study: about a minute, several on a busy machine); a
+# report still queued or running after this is given up on, so that a dead worker does not block the next one.
+STALE_AFTER = timedelta(minutes=60)
 ERROR_TEXT_LIMIT = 20_000
 
 
-class ReportBusy(Exception):
-    def __init__(self, report: AnalysisReport):
-        self.report = report
-        super().__init__(
-            f"a report of study {report.study_id} is already {report.status} (report {report.pk}, since "
-            f"{report.started_at or report.created_at:%Y-%m-%d %H:%M:%S} UTC); wait for it to finish"
-        )
+def busy_text(report: AnalysisReport) -> str:
+    """Why no second report is started while `report` is queued or running."""
+    return (
+        f"a report of study {report.study_id} is already {report.status} (report {report.pk}, since "
+        f"{report.started_at or report.created_at:%Y-%m-%d %H:%M:%S} UTC); wait for it to finish"
+    )
 
 
 def check_options(*, study: Study, reference: str, include_statuses: Collection[str], alpha: float) -> None:
@@ -113,19 +114,19 @@ def request_report(
 def fail_stale_reports(*, study: Study | None = None) -> int:
     """Mark reports queued or running for longer than `STALE_AFTER` as failed, saying why."""
     cutoff = timezone.now() - STALE_AFTER
-    stale = AnalysisReport.objects.filter(**({"study": study} if study else {}))
-    queued = stale.filter(status=AnalysisReport.Status.QUEUED, created_at__lt=cutoff).update(
+    minutes = STALE_AFTER // timedelta(minutes=1)
+    reports = AnalysisReport.objects.filter(**({"study": study} if study else {}))
+    queued = reports.filter(status=AnalysisReport.Status.QUEUED, created_at__lt=cutoff).update(
         status=AnalysisReport.Status.FAILED,
         finished_at=timezone.now(),
-        error=f"No worker started it within {STALE_AFTER.seconds // 60} minutes: the workers were busy with other "
-        "jobs, or none serves the `default` queue (start one: celery -A distill_site worker -Q default). "
-        "Compute it again.",
+        error=f"No worker started it within {minutes} minutes: the workers were busy with other jobs, or none "
+        "serves the `default` queue (start one: celery -A distill_site worker -Q default). Compute it again.",
     )
-    running = stale.filter(status=AnalysisReport.Status.RUNNING, started_at__lt=cutoff).update(
+    running = reports.filter(status=AnalysisReport.Status.RUNNING, started_at__lt=cutoff).update(
         status=AnalysisReport.Status.FAILED,
         finished_at=timezone.now(),
-        error=f"It did not finish within {STALE_AFTER.seconds // 60} minutes: its worker probably stopped "
-        "(killed, out of memory). Compute it again.",
+        error=f"It did not finish within {minutes} minutes: its worker probably stopped (killed, out of "
+        "memory). Compute it again.",
     )
     return queued + running
 
@@ -174,6 +175,7 @@ def compute_report(*, report_id: int) -> str:
     report = AnalysisReport.objects.select_related("study").get(pk=report_id)
     shutil.rmtree(report.directory, ignore_errors=True)  # what a worker that died left behind
     try:
+        participation.release_abandoned_participants(study=report.study)  # statuses as of now
         inputs = analysis_inputs(study=report.study, include_test_responses=report.include_test_responses)
         result = write_report(
             study=report.study,

@@ -99,7 +99,7 @@ def compute(request, study_id: int):
             request, "Computing the report in the background; this page shows it when it is done."
         )
     else:
-        messages.info(request, f"Not started: {reports.ReportBusy(report)}.")
+        messages.info(request, f"Not started: {reports.busy_text(report)}.")
     return redirect("studies:results", study.pk)
 
 

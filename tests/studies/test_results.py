@@ -105,7 +105,7 @@ def test_compute_runs_on_the_worker_and_the_page_shows_the_report(staff_client, 
 
     page = staff_client.get(results_url(study)).content.decode()
     assert f"{report.ratings_analysed} analysed from 6 participants" in page
-    assert "Up to date with the study's ratings." in page
+    assert "Up to date with the study's ratings and accuracies." in page
     assert 'http-equiv="refresh"' not in page
     summary = dict(report.summary)
     for line in summary[MIXED][:2] + summary["Data and exclusions"]:
@@ -139,7 +139,7 @@ def test_compute_runs_on_the_worker_and_the_page_shows_the_report(staff_client, 
 
     services.fill_with_test_responses(study=study, participants=1, seed=9)
     page = staff_client.get(results_url(study)).content.decode()
-    assert "The ratings have changed since this report" in page
+    assert "The data have changed since this report (the ratings, now" in page
 
 
 @pytest.mark.django_db
@@ -185,7 +185,7 @@ def test_one_report_at_a_time_and_stalled_ones_are_given_up(artifacts):
     state = reports.report_state(study=study)
     assert state.active is None and state.failed == first
     first.refresh_from_db()
-    assert "did not finish within 15 minutes: its worker probably stopped" in first.error
+    assert "did not finish within 60 minutes: its worker probably stopped" in first.error
     assert reports.request_report(study=study, in_background=False)[1]
     assert (
         reports.compute_report(report_id=first.pk) == AnalysisReport.Status.FAILED

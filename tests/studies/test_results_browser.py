@@ -72,7 +72,7 @@ def test_results_page_computes_the_report_and_renders_its_plots(
 
         # The page reloads itself until the worker thread has written the report.
         expect(page.get_by_role("heading", name="Ratings per condition")).to_be_visible(timeout=90_000)
-        expect(page.get_by_text("Up to date with the study's ratings.")).to_be_visible()
+        expect(page.get_by_text("Up to date with the study's ratings and accuracies.")).to_be_visible()
         plots = page.locator(".report-section img")
         expect(plots).to_have_count(2)
         for index in range(2):

@@ -75,7 +75,7 @@ class Command(BaseCommand):
         else:
             stored, created = reports.request_report(study=study, in_background=False, **chosen)
             if not created:
-                raise CommandError(f"{reports.ReportBusy(stored)}, or write elsewhere with --out")
+                raise CommandError(f"{reports.busy_text(stored)}, or write elsewhere with --out")
             reports.compute_report(report_id=stored.pk)
             stored.refresh_from_db()
             if stored.status != AnalysisReport.Status.SUCCEEDED:
