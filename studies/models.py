@@ -396,7 +396,7 @@ class AnalysisReport(models.Model):
 
     The files live under ARTIFACTS_DIR/reports/study-<study>/report-<pk>/ and are served to staff only.
     `fingerprint` identifies the data it analysed (ratings, accuracies, design), so the results page can tell
-    whether the ratings have changed since.
+    whether they have changed since.
     """
 
     class Status(models.TextChoices):
@@ -414,7 +414,7 @@ class AnalysisReport(models.Model):
     reference = models.CharField(
         max_length=100, blank=True, help_text="Reference condition of the regressions; empty: the first."
     )
-    alpha = models.FloatField(default=0.05)
+    alpha = models.FloatField(help_text="Significance level.")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -9,7 +9,6 @@ from .analysis.power import MAX_PARTICIPANTS
 from .models import Study
 
 TARGET_POWER = 0.8
-__all__ = ["MAX_PARTICIPANTS", "TARGET_POWER", "plan_power", "planned_design", "power_curve_data_uri"]
 
 
 def planned_design(study: Study) -> PlannedDesign:
@@ -49,6 +48,7 @@ def plan_power(
         outcome=outcome,
         target_power=TARGET_POWER,
         n_simulations=n_simulations,
+        max_participants=MAX_PARTICIPANTS,
         **difference,
     )
 

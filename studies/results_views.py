@@ -1,6 +1,6 @@
 """Staff pages of a study's analysis: the results page, its compute button and the report's files.
 
-The analysis (mixed models included) takes seconds to a minute, so a page never computes it: the button queues a
+The analysis (mixed models included) takes seconds to minutes, so a page never computes it: the button queues a
 report that a worker computes (`studies.reports`), and the page shows the latest report and the state of the next.
 The analysis libraries take seconds to import (statsmodels, matplotlib), so these views import them on first use
 rather than when the URLconf loads.
