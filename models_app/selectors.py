@@ -1,5 +1,6 @@
 """Reads that are more than a filter: what job handlers need from the store, and the results of the experiment."""
 
+import json
 import statistics
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -232,13 +233,8 @@ def _latest_test_inference(training_runs: list[TrainingRun]) -> dict[int, Infere
     return latest
 
 
-def training_results(*, dataset: Dataset | None = None) -> TrainingResults:
-    """Every training run with its test accuracy and metrics, and mean ± SD over seeds per cell."""
-    training_runs = list(
-        TrainingRun.objects.select_related("dataset")
-        .prefetch_related("generation_runs")
-        .filter(**({"dataset": dataset} if dataset else {}))
-    )
+def _run_results(training_runs: list[TrainingRun]) -> list[RunResult]:
+    """The runs with the test accuracy and metrics of their latest succeeded inference run, in reading order."""
     method_order = {value: i for i, value in enumerate(TrainingMethod.values)}
     variant_order = {value: i for i, value in enumerate(DataVariant.values)}
     training_runs.sort(
@@ -252,7 +248,6 @@ def training_results(*, dataset: Dataset | None = None) -> TrainingResults:
         )
     )
     latest = _latest_test_inference(training_runs)
-
     rows = []
     for run in training_runs:
         inference = latest.get(run.pk)
@@ -267,7 +262,17 @@ def training_results(*, dataset: Dataset | None = None) -> TrainingResults:
                 metrics=numeric_metrics(inference.metrics) if inference else {},
             )
         )
+    return rows
 
+
+def training_results(*, dataset: Dataset | None = None) -> TrainingResults:
+    """Every training run with its test accuracy and metrics, and mean ± SD over seeds per cell."""
+    training_runs = list(
+        TrainingRun.objects.select_related("dataset")
+        .prefetch_related("generation_runs")
+        .filter(**({"dataset": dataset} if dataset else {}))
+    )
+    rows = _run_results(training_runs)
     groups: dict[tuple, list[RunResult]] = defaultdict(list)
     for row in rows:
         if row.accuracy is not None:
@@ -299,3 +304,35 @@ def training_results(*, dataset: Dataset | None = None) -> TrainingResults:
         metric_names=metric_names,
         datasets=sorted({run.dataset.name for run in training_runs}),
     )
+
+
+def experiment_key(run: TrainingRun) -> tuple:
+    """What one training grid shares: the dataset, the hyperparameters and the teacher data (generation runs)."""
+    return (
+        run.dataset_id,
+        json.dumps(run.hyperparameters, sort_keys=True),
+        frozenset(g.pk for g in run.generation_runs.all()),
+    )
+
+
+def experiment_results(*, training_runs: Sequence[TrainingRun]) -> list[RunResult]:
+    """The runs of the experiments `training_runs` belong to, for their methods × data variants, with accuracies.
+
+    An experiment is what one training grid launches (`experiment_key`): every student and seed of it is
+    included, restricted to the methods and data variants that occur among `training_runs` (crossed, so that
+    each method can be compared on each variant). Runs whose test accuracy is not known yet are included with
+    `accuracy` None.
+    """
+    if not training_runs:
+        return []
+    keys = {experiment_key(run) for run in training_runs}
+    candidates = (
+        TrainingRun.objects.select_related("dataset")
+        .prefetch_related("generation_runs")
+        .filter(
+            dataset__in={run.dataset_id for run in training_runs},
+            method__in={run.method for run in training_runs},
+            data_variant__in={run.data_variant for run in training_runs},
+        )
+    )
+    return _run_results([run for run in candidates if experiment_key(run) in keys])

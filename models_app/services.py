@@ -1,7 +1,6 @@
 """Writes that span rows: creating, launching, running, cancelling and reaping jobs."""
 
 import logging
-import threading
 import traceback
 import uuid
 from collections.abc import Sequence
@@ -13,8 +12,10 @@ from itertools import product
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
+
+from distill_site.background import start_task
 
 from .hyperparameters import normalize_hyperparameters
 from .jobs import JobCancelled, JobContext, run_handler
@@ -166,21 +167,7 @@ def relaunch_run(*, run: Run) -> Run:
 def _dispatch(*, run_id: int, queue: str, task_id: str) -> None:
     from .tasks import execute_run_task
 
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        # No broker: run beside the web server, so that the request that launched it returns at once.
-        thread = threading.Thread(
-            target=_execute_in_thread, args=(run_id,), name=f"run-{run_id}", daemon=True
-        )
-        thread.start()
-    else:
-        execute_run_task.apply_async(args=[run_id], queue=queue, task_id=task_id)
-
-
-def _execute_in_thread(run_id: int) -> None:
-    try:
-        execute_run(run_id=run_id)
-    finally:
-        connection.close()
+    start_task(execute_run_task, run_id, queue=queue, task_id=task_id)
 
 
 def execute_run(*, run_id: int) -> str:

@@ -4,8 +4,11 @@ participants, everything that shapes what annotators see turns read-only."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.urls import reverse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from models_app.models import Dataset
@@ -14,6 +17,7 @@ from . import services
 from .defaults import DEFAULT_SCALES
 from .importing import ExplanationFileError
 from .models import AttentionCheck, Condition, DemographicQuestion, Item, Participant, Scale, Study
+from .staff_forms import PowerForm
 
 DESIGN_FIELDS = (
     "consent_text",
@@ -118,6 +122,7 @@ class StudyAdmin(admin.ModelAdmin):
         "dashboard_link",
         "item_seed",
         "items_sampled_at",
+        "power_link",
         "created_at",
         "opened_at",
         "closed_at",
@@ -134,6 +139,7 @@ class StudyAdmin(admin.ModelAdmin):
                     "item_seed",
                     "items_sampled_at",
                     "target_ratings_per_item",
+                    "power_link",
                     "reveal_correctness",
                     "comment_enabled",
                     "attention_max_failures",
@@ -199,6 +205,70 @@ class StudyAdmin(admin.ModelAdmin):
         return format_html(
             '<a href="{}">dashboard and downloads</a>', reverse("studies:dashboard", args=[study.pk])
         )
+
+    @admin.display(description="sample size")
+    def power_link(self, study: Study) -> str:
+        if not study.pk:
+            return "—"
+        return format_html(
+            '<a href="{}">Participants needed for 80% power</a> for an expected difference, by simulation of '
+            "this design (save the design first)",
+            reverse("admin:studies_study_power", args=[study.pk]),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:study_id>/power/",
+                self.admin_site.admin_view(self.power_view),
+                name="studies_study_power",
+            ),
+            *super().get_urls(),
+        ]
+
+    def power_view(self, request, study_id: int):
+        """Participants needed for 80% power for this study's design: simulated within the request (seconds)."""
+        from . import planning
+
+        study = get_object_or_404(Study, pk=study_id)
+        if not self.has_view_permission(request, study):
+            raise PermissionDenied
+        form = PowerForm(request.GET if "expected" in request.GET else None)
+        try:
+            design, design_problem = planning.planned_design(study), ""
+        except ValueError as exc:
+            design, design_problem = None, str(exc)
+        result = curve = None
+        if design is not None and form.is_valid():
+            data = form.cleaned_data
+            try:
+                result = planning.plan_power(
+                    study=study,
+                    expected=data["expected"],
+                    unit=data["unit"],
+                    test=data["test"],
+                    outcome=data["outcome"],
+                    n_simulations=data["simulations"],
+                )
+            except ValueError as exc:
+                form.add_error("expected", str(exc))
+            else:
+                curve = planning.power_curve_data_uri(result)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": study,
+            "title": f"Participants needed for {round(100 * planning.TARGET_POWER)}% power",
+            "study": study,
+            "design": design,
+            "design_problem": design_problem,
+            "form": form,
+            "result": result,
+            "curve": curve,
+            "target_percent": round(100 * planning.TARGET_POWER),
+            "max_participants": planning.MAX_PARTICIPANTS,
+        }
+        return TemplateResponse(request, "admin/studies/study/power.html", context)
 
     @admin.display(description="entry link (for Prolific)")
     def entry_link(self, study: Study) -> str:

@@ -389,3 +389,75 @@ class Rating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scale.name}={self.value}"
+
+
+class AnalysisReport(models.Model):
+    """One computation of a study's analysis (`studies.analysis`): its options, its state and what it wrote.
+
+    The files live under ARTIFACTS_DIR/reports/study-<study>/report-<pk>/ and are served to staff only.
+    `fingerprint` identifies the data it analysed (ratings, accuracies, design), so the results page can tell
+    whether they have changed since.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        SUCCEEDED = "succeeded", "succeeded"
+        FAILED = "failed", "failed"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="analysis_reports")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    include_test_responses = models.BooleanField(default=False)
+    include_statuses = models.JSONField(help_text='Participant statuses analysed, e.g. ["completed"].')
+    reference = models.CharField(
+        max_length=100, blank=True, help_text="Reference condition of the regressions; empty: the first."
+    )
+    alpha = models.FloatField(help_text="Significance level.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    fingerprint = models.CharField(max_length=64, blank=True)
+    ratings_read = models.PositiveIntegerField(default=0, help_text="Rating rows read, before exclusions.")
+    ratings_analysed = models.PositiveIntegerField(default=0)
+    participants_analysed = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(
+        default=list, blank=True, help_text="[heading, result lines] per section, in reading order."
+    )
+    sections = models.JSONField(default=list, blank=True, help_text="The report's layout, in reading order.")
+    notes = models.JSONField(default=list, blank=True, help_text="What the database could not give.")
+    files = models.JSONField(default=list, blank=True, help_text="Paths of the files written, in the folder.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "succeeded", "failed"]),
+                name="analysis_report_status_valid",
+            ),
+            models.CheckConstraint(condition=Q(alpha__gt=0, alpha__lt=1), name="analysis_report_alpha_0_1"),
+            models.UniqueConstraint(
+                fields=["study"],
+                condition=Q(status__in=["queued", "running"]),
+                name="analysis_report_one_active_per_study",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"analysis report {self.pk} of study {self.study_id} ({self.status})"
+
+    @property
+    def directory(self):
+        return settings.ARTIFACTS_DIR / "reports" / f"study-{self.study_id}" / f"report-{self.pk}"
+
+    @property
+    def seconds_taken(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None

@@ -3,7 +3,7 @@
 from django.db.models import Count, Q
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from distill_site.web import csv_download, staff_only
 
@@ -41,16 +41,12 @@ def study_list(request):
 def dashboard(request, study_id: int):
     study = get_object_or_404(Study, pk=study_id)
     participation.release_abandoned_participants(study=study)
-    try:
-        results_url = reverse("studies:results", args=[study.pk])
-    except NoReverseMatch:  # the analysis page is an optional part of the site
-        results_url = ""
     context = {
         "study": study,
         "board": selectors.study_dashboard(study=study),
         "entry_url": study_entry_url(request, study),
         "exports": [(kind, export.filename) for kind, export in EXPORT_FILES.items()],
-        "results_url": results_url,
+        "results_url": reverse("studies:results", args=[study.pk]),
     }
     return render(request, "studies/staff/dashboard.html", context)
 

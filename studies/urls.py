@@ -1,10 +1,9 @@
 """Annotator pages under /s/ (by entry link, then by the participant's unguessable token) and staff pages
-under /studies/<id>/. The analysis page, /studies/<id>/results/ (name `studies:results`), belongs to
-`studies.analysis`."""
+under /studies/<id>/: the dashboard with its CSV downloads, and the results page with its analysis report."""
 
 from django.urls import path
 
-from . import staff_views, views
+from . import results_views, staff_views, views
 
 app_name = "studies"
 urlpatterns = [
@@ -19,4 +18,16 @@ urlpatterns = [
     path("studies/", staff_views.study_list, name="list"),
     path("studies/<int:study_id>/", staff_views.dashboard, name="dashboard"),
     path("studies/<int:study_id>/export/<str:kind>.csv", staff_views.export_csv, name="export"),
+    path("studies/<int:study_id>/results/", results_views.results, name="results"),
+    path("studies/<int:study_id>/results/compute/", results_views.compute, name="results-compute"),
+    path(
+        "studies/<int:study_id>/results/<int:report_id>/report.zip",
+        results_views.report_zip,
+        name="report-zip",
+    ),
+    path(
+        "studies/<int:study_id>/results/<int:report_id>/<path:name>",
+        results_views.report_file,
+        name="report-file",
+    ),
 ]

@@ -25,7 +25,8 @@ from .inputs import (
 from .plots import plot_accuracy, plot_power_curve, plot_ratings
 from .power import PowerResult, a_for_difference, difference_for_a, participants_for_power, simulated_power
 from .ratings_analysis import RatingsAnalysis, analyze_ratings
-from .report import Report, build_report
+from .report import Report, Section, build_report, cell_text, shown_rows, summary_text
+from .sample_size import SampleSize, assess_ratings
 from .simulation import PlannedDesign, RatingModel, simulate_ratings
 
 __all__ = [
@@ -42,10 +43,14 @@ __all__ = [
     "RatingModel",
     "RatingsAnalysis",
     "Report",
+    "SampleSize",
+    "Section",
     "a_for_difference",
     "analyze_accuracy",
     "analyze_ratings",
+    "assess_ratings",
     "build_report",
+    "cell_text",
     "difference_for_a",
     "participants_for_power",
     "plot_accuracy",
@@ -53,8 +58,10 @@ __all__ = [
     "plot_ratings",
     "read_accuracy_csv",
     "read_ratings_csv",
+    "shown_rows",
     "simulate_ratings",
     "simulated_power",
+    "summary_text",
     "validate_accuracy",
     "validate_ratings",
 ]

@@ -9,7 +9,7 @@ from pathlib import Path
 from .exclusions import ANALYSED_STATUSES
 from .inputs import DEFAULT_SCALE_RANGE, PARTICIPANT_STATUSES, InputError, read_accuracy_csv, read_ratings_csv
 from .ratings_analysis import ALPHA
-from .report import build_report
+from .report import build_report, summary_text
 
 
 def parser() -> argparse.ArgumentParser:
@@ -66,9 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for heading, lines in report.summary.items():
-        print(f"\n== {heading} ==")
-        print("\n".join(lines))
+    print(summary_text(report.summary))
     print(
         f"\nReport: {report.files['report.html']} and {report.files['report.md']}; tables in {args.out / 'tables'}"
     )

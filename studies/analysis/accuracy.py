@@ -73,7 +73,10 @@ def analyze_accuracy(accuracy: pd.DataFrame, *, alpha: float = 0.05) -> Accuracy
     )
     summary = [
         f"{condition}: "
-        + ", ".join(f"{r.student} {r.mean:.1%} ± {r.sd:.1%} (n = {r.n})" for r in group.itertuples())
+        + ", ".join(
+            f"{r.student} {r.mean:.1%}" + (f" ± {r.sd:.1%}" if r.n > 1 else "") + f" (n = {r.n})"
+            for r in group.itertuples()
+        )
         + "."
         for condition, group in cells.assign(condition=cells["method"] + "/" + cells["data_variant"]).groupby(
             "condition", sort=False
@@ -94,7 +97,15 @@ def analyze_accuracy(accuracy: pd.DataFrame, *, alpha: float = 0.05) -> Accuracy
         if data["method"].nunique() < 2:
             summary.append(f"On {variant} data only one method; no comparison of methods.")
             continue
-        table, line = _anova(data, variant, alpha)
+        fitted = _anova(data, variant, alpha)
+        if fitted is None:
+            summary.append(
+                f"On {variant} data too few runs for an ANOVA ({len(data)} runs of {data['method'].nunique()} "
+                f"methods x {data['student'].nunique()} student sizes leave no residual degree of freedom); "
+                "train more seeds."
+            )
+            continue
+        table, line = fitted
         anova.append(table)
         summary.append(line)
         for student in [s for s in students if s in set(data["student"])]:
@@ -116,13 +127,19 @@ def analyze_accuracy(accuracy: pd.DataFrame, *, alpha: float = 0.05) -> Accuracy
     )
 
 
-def _anova(data: pd.DataFrame, variant: str, alpha: float) -> tuple[pd.DataFrame, str]:
-    """Type II ANOVA of accuracy on method and student size (with their interaction when cells are replicated)."""
-    sizes = data["student"].nunique()
+def _anova(data: pd.DataFrame, variant: str, alpha: float) -> tuple[pd.DataFrame, str] | None:
+    """Type II ANOVA of accuracy on method and student size (with their interaction when cells are replicated).
+
+    None when the runs leave no residual degree of freedom (e.g. one seed per method), so nothing can be tested.
+    """
+    sizes, methods = data["student"].nunique(), data["method"].nunique()
     replicated = data.groupby(["method", "student"]).size().min() > 1
     formula = "accuracy ~ C(method)"
     if sizes > 1:
         formula += " * C(student)" if replicated else " + C(student)"
+    parameters = methods * sizes if sizes > 1 and replicated else methods + sizes - 1
+    if len(data) - parameters < 1:
+        return None
     table = anova_lm(smf.ols(formula, data=data).fit(), typ=2).reset_index(names="term")
     table["term"] = table["term"].map(_TERM_NAMES)
     table = table.rename(columns={"PR(>F)": "p"})

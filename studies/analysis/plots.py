@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from .accuracy import AccuracyAnalysis
 from .descriptives import QUALITY, observations
@@ -118,6 +119,7 @@ def plot_accuracy(analysis: AccuracyAnalysis, path: Path) -> Path:
                 label="outlier run" if m_index == 0 and (~normal).any() else None,
             )
         ax.set_xticks(range(len(analysis.students)), analysis.students)
+        ax.set_xlim(-0.5, len(analysis.students) - 0.5)  # room for every method's offset, present or not
         ax.set_title(f"data: {variant}", fontsize=11)
         ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel("accuracy (%), mean ± SD over seeds")
@@ -142,7 +144,9 @@ def plot_power_curve(result: PowerResult, path: Path) -> Path:
         ax.axvline(
             result.participants, color="tab:green", linestyle=":", label=f"{result.participants} participants"
         )
-    ax.set_xscale("log")
+    ax.set_xscale("log", base=2)  # the search doubles the count: 2, 4, 8, ... fall on ticks
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("participants")
     ax.set_ylabel("power")
     ax.set_ylim(0, 1)

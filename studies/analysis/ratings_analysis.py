@@ -13,6 +13,8 @@ from .exclusions import ANALYSED_STATUSES, apply_exclusions
 from .inputs import DEFAULT_SCALE_RANGE, InputError, ScaleRange, validate_ratings
 from .mixed_models import mixed_models, ordinal_check
 from .paper_tests import dunn_with_vda, kruskal_wallis, ols_quality
+from .sample_size import SECTION as SAMPLE_SIZE_SECTION
+from .sample_size import sample_size
 
 ALPHA = 0.05
 
@@ -75,16 +77,15 @@ def analyze_ratings(
     )
     kept = excluded.kept
     source = ratings.attrs.get("source", "ratings")
-    if kept.empty:
-        raise InputError(source, ["no ratings left after exclusions: " + " ".join(excluded.lines)])
+    size = sample_size(kept, conditions)
+    if size.blocking:
+        raise InputError(
+            source, [f"after exclusions, {problem} ({' '.join(excluded.lines)})" for problem in size.blocking]
+        )
     present = set(kept["condition"])
     order = list(conditions) if conditions is not None else sorted(present)
     missing = [c for c in order if c not in present]
     order = [c for c in order if c in present]
-    if len(order) < 2:
-        raise InputError(
-            source, [f"ratings in {len(order)} condition(s) after exclusions; comparing needs two or more"]
-        )
     scale_order = [
         s for s in (scales if scales is not None else kept["scale"].unique()) if s in set(kept["scale"])
     ]
@@ -129,6 +130,7 @@ def analyze_ratings(
     unfitted = sorted(set(ordinal.loc[~ordinal["ordinal_converged"], "outcome"]))
     summary = {
         "Data and exclusions": data_lines,
+        **({SAMPLE_SIZE_SECTION: size.warnings} if size.warnings else {}),
         "The paper's tests (ratings treated as independent)": [
             *kw["statement"],
             *_significant_or_count(pairwise, pairwise["p_holm"] < alpha, "Dunn's test"),

@@ -19,6 +19,7 @@ from .plots import plot_accuracy, plot_ratings
 from .ratings_analysis import ALPHA, RatingsAnalysis, analyze_ratings
 
 RATINGS_PLOT = "ratings_by_condition.png"
+COUNT_COLUMNS = ("df", "n")  # whole numbers even where a table stores them as floats
 ACCURACY_PLOT = "accuracy.png"
 
 _METHOD_NOTES = [
@@ -38,6 +39,17 @@ _METHOD_NOTES = [
 
 
 @dataclass(frozen=True)
+class Section:
+    """One part of the report, in reading order: a heading, then its plot, its table and its result lines."""
+
+    heading: str
+    table: str | None = None  # the name of a table, shown without its statement column
+    rows: pd.Series | None = None  # which of its rows to show (all when None)
+    plot: str | None = None
+    lines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Report:
     out_dir: Path
     ratings: RatingsAnalysis | None
@@ -45,6 +57,12 @@ class Report:
     tables: dict[str, pd.DataFrame]
     summary: dict[str, list[str]]  # result lines by section
     files: dict[str, Path] = field(default_factory=dict)  # name -> path, for every file written
+    sections: list[Section] = field(default_factory=list)  # the layout report.md and report.html show
+
+
+def summary_text(summary: dict[str, list[str]]) -> str:
+    """Result lines under their section headings, as the CLI and `manage.py analyze_study` print them."""
+    return "\n".join(f"\n== {heading} ==\n" + "\n".join(lines) for heading, lines in summary.items())
 
 
 def build_report(
@@ -118,78 +136,74 @@ def build_report(
         tables=tables,
         summary=summary,
         files=files,
+        sections=sections,
     )
 
 
-@dataclass(frozen=True)
-class _Section:
-    heading: str
-    table: str | None = None  # the name of a table, shown without its statement column
-    rows: pd.Series | None = None  # which of its rows to show (all when None)
-    plot: str | None = None
-    lines: tuple[str, ...] = ()
-
-
-def _sections(ratings: RatingsAnalysis | None, accuracy: AccuracyAnalysis | None) -> list[_Section]:
+def _sections(ratings: RatingsAnalysis | None, accuracy: AccuracyAnalysis | None) -> list[Section]:
     sections = []
     if ratings is not None:
         changed = ratings.ordinal["conclusion_changes"]
         sections += [
-            _Section("Exclusions", "exclusions"),
-            _Section("Ratings per condition", "ratings_descriptives", plot=RATINGS_PLOT),
-            _Section("Kruskal-Wallis (paper)", "kruskal_wallis"),
-            _Section(
+            Section("Exclusions", "exclusions"),
+            Section("Ratings per condition", "ratings_descriptives", plot=RATINGS_PLOT),
+            Section("Kruskal-Wallis (paper)", "kruskal_wallis"),
+            Section(
                 "Dunn's tests and Vargha-Delaney A (paper)",
                 "pairwise_dunn_vda",
                 lines=tuple(ratings.pairwise["statement"]),
             ),
-            _Section(
+            Section(
                 f"OLS of quality on condition and explanation length (reference {ratings.reference})",
                 "ols_quality",
             ),
-            _Section(
+            Section(
                 "Mixed model: condition pairs",
                 "mixed_pairwise",
                 lines=tuple(ratings.mixed_pairs["statement"]),
             ),
-            _Section("Mixed model: fixed effects", "mixed_fixed_effects"),
-            _Section("Mixed model: variance components", "mixed_variance_components"),
-            _Section(
+            Section("Mixed model: fixed effects", "mixed_fixed_effects"),
+            Section("Mixed model: variance components", "mixed_variance_components"),
+            Section(
                 "Ordinal view: pairs whose conclusion changes (all pairs in the CSV)",
                 "ordinal_check",
                 rows=changed,
                 lines=() if changed.any() else ("No pair changes its conclusion.",),
             ),
-            _Section("Agreement (Krippendorff's alpha, ordinal)", "agreement_krippendorff"),
+            Section("Agreement (Krippendorff's alpha, ordinal)", "agreement_krippendorff"),
         ]
     if accuracy is not None:
         sections += [
-            _Section(
+            Section(
                 "Accuracy per method, data variant and student",
                 "accuracy_by_method_variant_student",
                 plot=ACCURACY_PLOT,
             ),
-            _Section(
+            Section(
                 "Accuracy: outlier runs (kept in every analysis)",
                 "accuracy_runs",
                 rows=accuracy.runs["outlier"],
             ),
-            _Section("Accuracy: ANOVA", "accuracy_anova"),
-            _Section("Accuracy: Tukey HSD within each student size", "accuracy_tukey_hsd"),
+            Section("Accuracy: ANOVA", "accuracy_anova"),
+            Section("Accuracy: Tukey HSD within each student size", "accuracy_tukey_hsd"),
         ]
-    sections.append(_Section("Methods", lines=tuple(_METHOD_NOTES)))
+    sections.append(Section("Methods", lines=tuple(_METHOD_NOTES)))
     return sections
 
 
-def _shown(table: pd.DataFrame, rows: pd.Series | None) -> pd.DataFrame:
+def shown_rows(table: pd.DataFrame, rows: pd.Series | None) -> pd.DataFrame:
+    """The rows a section shows, without the statement column (its statements are listed as lines)."""
     shown = table if rows is None else table[rows.to_numpy(dtype=bool)]
     return shown.drop(columns=[c for c in ("statement",) if c in shown.columns])
 
 
-def _cell(value: object, column: str) -> str:
+def cell_text(value: object, column: str) -> str:
+    """A table cell as the report writes it: 3 decimals, p-values below 0.001 as "<0.001", missing as empty."""
     if isinstance(value, float):
         if math.isnan(value):
             return ""
+        if column in COUNT_COLUMNS and value.is_integer():
+            return str(int(value))
         if column == "p" or column.startswith("p_") or column.endswith("_p_holm"):
             return "<0.001" if value < 0.001 else f"{value:.3f}"
         return f"{value:.3f}"
@@ -199,7 +213,7 @@ def _cell(value: object, column: str) -> str:
 def _markdown(
     title: str,
     summary: dict[str, list[str]],
-    sections: list[_Section],
+    sections: list[Section],
     tables: dict[str, pd.DataFrame],
     files: dict[str, Path],
     out_dir: Path,
@@ -219,14 +233,16 @@ def _markdown(
         if section.plot and section.plot in files:
             out += [f"![{section.heading}]({files[section.plot].relative_to(out_dir).as_posix()})", ""]
         if section.table:
-            table = _shown(tables[section.table], section.rows)
+            table = shown_rows(tables[section.table], section.rows)
             out += [f"Table: [`tables/{section.table}.csv`](tables/{section.table}.csv)", ""]
             if len(table):
                 out.append("| " + " | ".join(table.columns) + " |")
                 out.append("|" + "---|" * len(table.columns))
                 for row in table.itertuples(index=False):
                     out.append(
-                        "| " + " | ".join(_cell(v, c) for v, c in zip(row, table.columns, strict=True)) + " |"
+                        "| "
+                        + " | ".join(cell_text(v, c) for v, c in zip(row, table.columns, strict=True))
+                        + " |"
                     )
                 out.append("")
         out += [f"- {line}" for line in section.lines if line]
@@ -236,7 +252,7 @@ def _markdown(
 def _html(
     title: str,
     summary: dict[str, list[str]],
-    sections: list[_Section],
+    sections: list[Section],
     tables: dict[str, pd.DataFrame],
     files: dict[str, Path],
 ) -> str:
@@ -258,11 +274,11 @@ def _html(
             data = base64.b64encode(files[section.plot].read_bytes()).decode("ascii")
             body.append(f"<img alt='{html.escape(section.heading)}' src='data:image/png;base64,{data}'>")
         if section.table:
-            table = _shown(tables[section.table], section.rows)
+            table = shown_rows(tables[section.table], section.rows)
             if len(table):
                 formatted = table.copy()
                 for column in formatted.columns:
-                    formatted[column] = [_cell(v, column) for v in table[column]]
+                    formatted[column] = [cell_text(v, column) for v in table[column]]
                 body.append(formatted.to_html(index=False, border=0, classes="results"))
             body.append(
                 f"<p class='meta'>Table: <a href='tables/{section.table}.csv'>tables/{section.table}.csv</a></p>"

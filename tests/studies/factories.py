@@ -4,6 +4,7 @@ import itertools
 
 from models_app.models import OPTION_LABELS, Dataset, InferenceRun, Prediction, Question, Run, TrainingRun
 from studies import services
+from studies.defaults import DEFAULT_SCALES
 from studies.models import Study
 
 PAPER_CONDITIONS = (
@@ -89,3 +90,34 @@ def make_open_study(n_questions: int = 24, item_count: int = 16, **options) -> S
     )
     services.sample_items(study=study, seed=7)
     return services.open_study(study=study)
+
+
+BETTER = "multitask_counterfactual/revised"  # rated a point higher by the simulated participants of make_rated_study
+
+
+def make_rated_study(participants: int = 6, **options) -> Study:
+    """An open study with two scales (quick to analyse), filled with simulated participants (test responses)."""
+    study = make_open_study(scales=DEFAULT_SCALES[:2], **options)
+    services.fill_with_test_responses(
+        study=study, participants=participants, seed=3, condition_means={BETTER: 4.0}
+    )
+    return study
+
+
+def make_seed_run(
+    questions: list[Question], method: str, variant: str, seed: int, correct: int, **fields
+) -> TrainingRun:
+    """A training run with a succeeded test-set inference run that gets `correct` of the questions right."""
+    inference = make_inference_run(questions, method, variant, seed=seed)
+    if fields:
+        TrainingRun.objects.filter(pk=inference.training_run_id).update(**fields)
+    set_correct(inference, correct)
+    return inference.training_run
+
+
+def set_correct(inference: InferenceRun, correct: int) -> None:
+    """Make the inference run's first `correct` predictions (by question id) right and the rest wrong."""
+    predictions = Prediction.objects.filter(inference_run=inference)
+    right = list(predictions.order_by("question__external_id").values_list("pk", flat=True)[:correct])
+    predictions.exclude(pk__in=right).update(correct=False)
+    predictions.filter(pk__in=right).update(correct=True)
