@@ -17,7 +17,8 @@ from models_app.selectors import experiment_results
 
 from .analysis import ACCURACY_COLUMNS, ANALYSED_STATUSES, SampleSize, assess_ratings
 from .models import Study
-from .selectors import RATING_COLUMNS, rating_rows
+from .ratings_format import RATINGS_COLUMNS
+from .selectors import rating_rows
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def analysis_inputs(*, study: Study, include_test_responses: bool = False) -> An
     conditions = list(study.conditions.values_list("name", flat=True))
     scales = {s.name: (s.min_value, s.max_value) for s in study.scales.all()}
     ratings = pd.DataFrame.from_records(
-        list(rating_rows(study=study, include_test_responses=include_test_responses)), columns=RATING_COLUMNS
+        list(rating_rows(study=study, include_test_responses=include_test_responses)), columns=RATINGS_COLUMNS
     )
     ratings.attrs["source"] = f"ratings of study {study.pk} (database)"
     accuracy, notes = study_accuracy(study=study)

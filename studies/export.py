@@ -13,6 +13,7 @@ from distill_site import web
 
 from . import selectors
 from .models import Study
+from .ratings_format import RATINGS_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class ExportFile:
 
 
 EXPORT_FILES = {
-    "ratings": ExportFile("ratings.csv", lambda study: selectors.RATING_COLUMNS, selectors.rating_rows),
+    "ratings": ExportFile("ratings.csv", lambda study: RATINGS_COLUMNS, selectors.rating_rows),
     "participants": ExportFile("participants.csv", selectors.participant_columns, selectors.participant_rows),
     "items": ExportFile("items.csv", lambda study: selectors.ITEM_COLUMNS, selectors.item_rows),
     "comments": ExportFile("comments.csv", lambda study: selectors.COMMENT_COLUMNS, selectors.comment_rows),

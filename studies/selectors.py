@@ -1,6 +1,6 @@
 """Reads: the export rows (ratings, participants, items, comments) and the study dashboard's figures.
 
-`rating_rows` is the contract the analysis relies on: one dict per rating and scale, keys `RATING_COLUMNS`.
+`rating_rows` is the contract the analysis relies on: one dict per rating and scale, keys `RATINGS_COLUMNS`.
 """
 
 import statistics
@@ -15,26 +15,6 @@ from models_app.models import OPTION_LABELS
 
 from .models import Assignment, Explanation, Participant, Rating, Study
 
-RATING_COLUMNS = (
-    "study_id",
-    "participant_id",
-    "condition",
-    "question_id",
-    "position",
-    "scale",
-    "value",
-    "seconds_on_item",
-    "explanation_chars",
-    "answer_correct",
-    "method",
-    "data_variant",
-    "training_run_id",
-    "seed",
-    "participant_status",
-    "attention_check",
-    "test_response",
-    "rated_at",
-)
 # The `condition` of an attention-check page, which shows no condition's explanation.
 ATTENTION_CHECK_CONDITION = "attention_check"
 
@@ -58,7 +38,7 @@ def _participants(study: Study, include_test_responses: bool):
 
 
 def rating_rows(*, study: Study, include_test_responses: bool = False) -> Iterator[dict[str, str]]:
-    """One row per stored rating and scale, keyed by `RATING_COLUMNS`, all values as CSV text.
+    """One row per stored rating and scale, keyed by `RATINGS_COLUMNS`, all values as CSV text.
 
     Screened-out and returned participants and attention-check pages are kept, flagged by
     `participant_status` and `attention_check`, so that the analysis can report its exclusions;

@@ -13,28 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-RATINGS_COLUMNS = (
-    "study_id",
-    "participant_id",
-    "condition",
-    "question_id",
-    "position",
-    "scale",
-    "value",
-    "seconds_on_item",
-    "explanation_chars",
-    "answer_correct",
-    "method",
-    "data_variant",
-    "training_run_id",
-    "seed",
-    "participant_status",
-    "attention_check",
-    "test_response",
-    "rated_at",
-)
+from studies.ratings_format import PARTICIPANT_STATUSES, RATINGS_COLUMNS
+
 REQUIRED_RATINGS_COLUMNS = RATINGS_COLUMNS[:10]
-PARTICIPANT_STATUSES = ("in_progress", "completed", "screened_out", "returned")
 DEFAULT_SCALE_RANGE = (1, 5)
 
 ACCURACY_COLUMNS = ("method", "data_variant", "student", "seed", "accuracy", "training_run_id")

@@ -196,3 +196,10 @@ def test_the_api_serves_the_csv_to_staff_only(staff_client, rated_study):
     assert client.get(f"/studies/{rated_study.pk}/export/ratings.csv").status_code == 302  # to the login
     schema = staff_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     assert "text/csv" in schema["paths"]["/api/studies/{id}/ratings/"]["get"]["responses"]["200"]["content"]
+
+
+def test_the_export_names_participant_statuses_as_the_analysis_expects():
+    from studies.models import Participant
+    from studies.ratings_format import PARTICIPANT_STATUSES
+
+    assert tuple(Participant.Status.values) == PARTICIPANT_STATUSES
