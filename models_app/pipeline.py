@@ -8,6 +8,8 @@ or cancelled is launched (a relaunched run resumes from what it stored), a queue
 reproduce` queues them for the Celery workers (`QueueRunner`) and advances further each time it is run again.
 """
 
+import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 import training
 from studies import services as study_services
@@ -55,6 +57,8 @@ STUDY_CONDITIONS: tuple[tuple[str, str], ...] = (
 # A live teacher writes both data variants and the counterfactuals in these two runs.
 TEACHER_METHODS = (GenerationRun.Method.CRITIQUE_REVISE, GenerationRun.Method.OPTION_EXPLANATIONS)
 GENERATION_SEED = 0
+JOBS_LOGGER = "models_app.jobs"
+PROGRESS_ECHO_SECONDS = 15.0
 STUDY_ITEMS_PER_CONDITION = 3
 
 
@@ -126,20 +130,32 @@ class Outcome:
 
 
 class ForegroundRunner:
-    """Runs each run in this process, one after another, echoing its log; a run that does not succeed stops all."""
+    """Runs each run in this process, one after another, echoing its log and, every few seconds, its progress.
+
+    A run that does not succeed stops the pipeline; one interrupted with Ctrl-C is marked cancelled, so that the
+    next run of the command resumes it.
+    """
 
     foreground = True
 
-    def __init__(self, echo: Echo):
+    def __init__(self, echo: Echo, *, progress_every: float = PROGRESS_ECHO_SECONDS):
         self.echo = echo
+        self.progress_every = progress_every
         self.waiting: list[Run] = []
 
     def start(self, run: Run) -> None:
+        stop = threading.Event()
+        reporter = threading.Thread(target=self._report_progress, args=(run.pk, stop), daemon=True)
+        reporter.start()
         try:
-            status = services.run_in_process(run=run, echo=lambda line: self.echo(f"    {line}"))
+            with _quiet(JOBS_LOGGER):  # its lines are echoed; logged too, they would show twice
+                status = services.run_in_process(run=run, echo=lambda line: self.echo(f"    {line}"))
         except KeyboardInterrupt:
-            services.cancel_run(run=run)  # so that the next run of the command resumes it
+            services.cancel_run(run=run)
             raise
+        finally:
+            stop.set()
+            reporter.join()
         if status != Run.Status.SUCCEEDED:
             run.refresh_from_db()
             reason = run.error.splitlines()[0] if run.error else status
@@ -147,6 +163,29 @@ class ForegroundRunner:
                 f"{run} {status}: {reason}\nFix the cause and run the command again: the run resumes from "
                 "what it stored."
             )
+
+    def _report_progress(self, run_id: int, stop: threading.Event) -> None:
+        """Echo the run's progress as its handler records it (the handler's log says little while it works)."""
+        last = None
+        try:
+            while not stop.wait(self.progress_every):
+                done, total = Run.objects.values_list("progress_done", "progress_total").get(pk=run_id)
+                if total and (done, total) != last:
+                    self.echo(f"    progress: {done:,} of {total:,} ({done / total:.0%})")
+                    last = (done, total)
+        finally:
+            connection.close()
+
+
+@contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 class QueueRunner:
