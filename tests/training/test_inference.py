@@ -71,7 +71,9 @@ def test_a_resumed_evaluation_predicts_only_the_rest_and_scores_them_all(
         on_predictions=handed.append,
         progress=lambda done, total: seen.append((done, total)),
     )
-    assert [[p.question_id] for p in first.predictions] == [[p.question_id] for batch in handed for p in batch]
+    assert [[p.question_id] for p in first.predictions] == [
+        [p.question_id] for batch in handed for p in batch
+    ]
     assert seen[-1] == (3, 3) and [done for done, _ in seen] == sorted(done for done, _ in seen)
 
     handed.clear()
