@@ -4,6 +4,10 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
+from training.config import TrainConfig
+
+PAPER = TrainConfig()  # the library's defaults are the paper's settings
+
 
 @dataclass(frozen=True)
 class Hyperparameter:
@@ -13,18 +17,27 @@ class Hyperparameter:
     maximum: float | None = None
 
 
-# The paper's training settings (Hendriks et al., 2025); a run may override any of them.
+# The training settings a run may override (the others keep the library's defaults); names are TrainConfig's.
 HYPERPARAMETERS: dict[str, Hyperparameter] = {
-    "learning_rate": Hyperparameter(5e-5, "AdamW learning rate, decayed linearly to 0", 1e-8, 1.0),
-    "batch_size": Hyperparameter(48, "examples per optimiser step", 1),
-    "gradient_accumulation_steps": Hyperparameter(1, "micro-batches per optimiser step", 1),
-    "max_steps": Hyperparameter(5000, "optimiser steps", 1),
-    "max_length": Hyperparameter(300, "longest input or target, in tokens", 8),
-    "eval_steps": Hyperparameter(500, "steps between evaluations on the held-out 10%", 1),
-    "alpha": Hyperparameter(0.5, "multitask: α·answer loss + (1−α)·explanation loss", 0.0, 1.0),
-    "beta": Hyperparameter(1.0, "counterfactual: factual loss + β·counterfactual loss", 0.0),
-    "gamma": Hyperparameter(0.5, "combined: γ·multitask + (1−γ)·counterfactual", 0.0, 1.0),
-    "counterfactuals_per_question": Hyperparameter(1, "wrong-option explanations drawn per question", 1, 4),
+    "learning_rate": Hyperparameter(
+        PAPER.learning_rate, "AdamW learning rate, decayed linearly to 0", 1e-8, 1.0
+    ),
+    "batch_size": Hyperparameter(PAPER.batch_size, "examples per optimiser step", 1),
+    "gradient_accumulation_steps": Hyperparameter(
+        PAPER.gradient_accumulation_steps, "micro-batches per optimiser step", 1
+    ),
+    "max_steps": Hyperparameter(PAPER.max_steps, "optimiser steps", 1),
+    "max_length": Hyperparameter(PAPER.max_length, "longest input or target, in tokens", 8),
+    "eval_every": Hyperparameter(
+        PAPER.eval_every, "steps between evaluations (and checkpoints) on the held-out 10%", 1
+    ),
+    "max_new_tokens": Hyperparameter(PAPER.max_new_tokens, "generation limit for explanations", 1),
+    "alpha": Hyperparameter(PAPER.alpha, "multitask: α·answer loss + (1−α)·explanation loss", 0.0, 1.0),
+    "beta": Hyperparameter(PAPER.beta, "counterfactual: factual loss + β·counterfactual loss", 0.0),
+    "gamma": Hyperparameter(PAPER.gamma, "combined: γ·multitask + (1−γ)·counterfactual", 0.0, 1.0),
+    "counterfactuals_per_question": Hyperparameter(
+        PAPER.counterfactuals_per_question, "wrong-option explanations drawn per question", 1, 4
+    ),
 }
 TRAINING_DEFAULTS = {name: spec.default for name, spec in HYPERPARAMETERS.items()}
 
@@ -54,6 +67,11 @@ def normalize_hyperparameters(values: dict | None) -> dict:
             errors.append(f"{name} must be at least {spec.minimum:g}{upper}, got {value!r}")
             continue
         result[name] = value if wants_int else float(value)
+    if not errors:
+        try:  # the library's own checks, e.g. batch_size a multiple of gradient_accumulation_steps
+            TrainConfig(**result)
+        except ValueError as exc:
+            errors.append(str(exc))
     if errors:
         raise ValidationError({"hyperparameters": errors})
     return result

@@ -2,7 +2,9 @@
 
 A handler is a function `handler(run, ctx)` registered for a run kind with `@register(kind)`. It reports
 progress through `ctx.progress(done, total)`, writes `ctx.log(...)`, and stops with `JobCancelled` (raised
-by `ctx.progress` / `ctx.check_cancelled`) once the run has been cancelled or given up on.
+by `ctx.progress` / `ctx.check_cancelled`) once the run has been cancelled or given up on. A handler that must
+stop at a point of its own choosing (training saves a checkpoint first) reports with `ctx.update` instead, which
+never raises, and reads `ctx.cancelled`. It ends a run as failed with a message of its own by raising `JobFailed`.
 """
 
 import logging
@@ -12,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 
 from .models import Run
@@ -25,6 +27,10 @@ PROGRESS_WRITE_INTERVAL = 1.0  # seconds; progress calls in between are kept in 
 
 class JobCancelled(Exception):
     """The run is no longer `running` in the database (cancelled, or failed as stale)."""
+
+
+class JobFailed(Exception):
+    """The job cannot succeed, for a reason its message gives in full (stored as the run's error, no traceback)."""
 
 
 Handler = Callable[[Run, "JobContext"], None]
@@ -47,8 +53,9 @@ def handler_for(kind: str) -> Handler:
 
 
 class JobContext:
-    def __init__(self, run_id: int):
+    def __init__(self, run_id: int, echo: Callable[[str], None] | None = None):
         self.run_id = run_id
+        self.echo = echo  # also gets every log line, e.g. to print a foreground run's progress
         self._done = 0
         self._total = 0
         self._lines: deque[str] = deque(maxlen=LOG_TAIL_LINES)
@@ -59,6 +66,11 @@ class JobContext:
 
     # --- called by handlers ---
     def progress(self, done: int, total: int | None = None) -> None:
+        self.update(done, total)
+        self.check_cancelled()
+
+    def update(self, done: int, total: int | None = None) -> None:
+        """Record progress without raising when the run was cancelled (see `cancelled`)."""
         with self._lock:
             self._done = done
             if total is not None:
@@ -68,10 +80,15 @@ class JobContext:
             self._total and done >= self._total
         ):
             self.flush()
-        self.check_cancelled()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
 
     def log(self, message: str) -> None:
         logger.info("run %s: %s", self.run_id, message)
+        if self.echo:
+            self.echo(str(message))
         stamp = timezone.now().strftime("%H:%M:%S")
         with self._lock:
             for line in str(message).splitlines() or [""]:
@@ -125,4 +142,3 @@ def run_handler(run: Run, ctx: JobContext) -> None:
     finally:
         stop.set()
         beat.join()
-        close_old_connections()

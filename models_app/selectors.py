@@ -5,6 +5,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, F, Q
 
@@ -13,6 +14,9 @@ from training.teacher_outputs import TeacherExplanations, explanations_from_outp
 from training.teacher_outputs import TeacherOutput as OutputRecord
 
 from .hyperparameters import TRAINING_DEFAULTS
+
+if TYPE_CHECKING:
+    from training.inference import PredictionRecord
 from .models import (
     OPTION_LABELS,
     Dataset,
@@ -77,19 +81,63 @@ def teacher_explanations(*, training_run: TrainingRun) -> dict[str, TeacherExpla
     )
 
 
-def stored_teacher_output_keys(*, generation_run: GenerationRun) -> set[tuple[str, str, str]]:
-    """(question id, kind, option label) of every output the run has stored: what a resumed run skips."""
-    return set(
-        TeacherOutput.objects.filter(generation_run=generation_run).values_list(
-            "question__external_id", "kind", "option_label"
-        )
+def stored_teacher_outputs(*, generation_run: GenerationRun) -> list[OutputRecord]:
+    """Every output the run has stored, as the library's records: what a resumed run skips and builds on."""
+    rows = TeacherOutput.objects.filter(generation_run=generation_run).values_list(
+        "question__external_id", "kind", "option_label", "text", "params", "cache_key"
     )
+    return [
+        OutputRecord(id=qid, kind=kind, option_label=label, text=text, params=params, cache_key=key)
+        for qid, kind, label, text, params, key in rows.iterator()
+    ]
 
 
-def stored_prediction_ids(*, inference_run: InferenceRun) -> set[str]:
-    """Question ids the inference run has predicted already: what a resumed run skips."""
-    return set(
-        Prediction.objects.filter(inference_run=inference_run).values_list("question__external_id", flat=True)
+def stored_predictions(*, inference_run: InferenceRun, mode: str) -> list["PredictionRecord"]:
+    """The predictions the run has stored, as the library's records (made in `mode`): what a resumed run skips."""
+    from training.inference import PredictionRecord  # imports torch: only where a job needs it
+
+    rows = Prediction.objects.filter(inference_run=inference_run).values_list(
+        "question__external_id",
+        "question__choices",
+        "predicted_label",
+        "correct",
+        "explanation",
+        "raw_output",
+        "parse_rule",
+    )
+    return [
+        PredictionRecord(
+            question_id=qid,
+            predicted_label=label,
+            predicted_text=choices[OPTION_LABELS.index(label)] if label else "",
+            correct=correct,
+            explanation=explanation,
+            raw_output=raw,
+            parse_rule=rule,
+            mode=mode,
+        )
+        for qid, choices, label, correct, explanation, raw, rule in rows.iterator()
+    ]
+
+
+def probe_explanations(*, inference_run: InferenceRun) -> dict[str, TeacherExplanations]:
+    """Option explanations for the counterfactual probes of an inference run: those of the questions it
+    predicts, by the teachers the student learned from (empty when they explained no option of that split)."""
+    teachers = GenerationRun.objects.filter(training_runs=inference_run.training_run_id).values("teacher_id")
+    rows = (
+        TeacherOutput.objects.filter(
+            generation_run__teacher_id__in=teachers,
+            generation_run__status=Run.Status.SUCCEEDED,
+            question__dataset_id=inference_run.dataset_id,
+            question__split=inference_run.split,
+            kind=TeacherOutput.Kind.OPTION_EXPLANATION,
+        )
+        .order_by("generation_run__created_at", "generation_run_id", "pk")
+        .values_list("question__external_id", "kind", "option_label", "text")
+    )
+    return explanations_from_outputs(
+        OutputRecord(id=qid, kind=kind, option_label=label, text=text)
+        for qid, kind, label, text in rows.iterator()
     )
 
 

@@ -3,7 +3,7 @@
 import logging
 import traceback
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -18,7 +18,7 @@ from django.utils import timezone
 from distill_site.background import start_task
 
 from .hyperparameters import normalize_hyperparameters
-from .jobs import JobCancelled, JobContext, run_handler
+from .jobs import JobCancelled, JobContext, JobFailed, run_handler
 from .models import Dataset, GenerationRun, Run, TrainingRun
 from .run_settings import check_run, check_training_settings
 
@@ -170,7 +170,18 @@ def _dispatch(*, run_id: int, queue: str, task_id: str) -> None:
     start_task(execute_run_task, run_id, queue=queue, task_id=task_id)
 
 
-def execute_run(*, run_id: int) -> str:
+def run_in_process(*, run: Run, echo: Callable[[str], None] | None = None) -> str:
+    """Queue a saved run and execute it here, in the calling thread, instead of on a worker; returns its final
+    status. Every log line also goes to `echo`, so a command can show the run's progress as it happens."""
+    if run.status in Run.ACTIVE_STATUSES:
+        raise ValueError(f"run {run.pk} is {run.status} already; wait for it or cancel it")
+    Run.objects.filter(pk=run.pk).update(
+        status=Run.Status.QUEUED, task_id=f"in-process-{uuid.uuid4()}", error="", finished_at=None
+    )
+    return execute_run(run_id=run.pk, echo=echo)
+
+
+def execute_run(*, run_id: int, echo: Callable[[str], None] | None = None) -> str:
     """Claim a queued run and run its handler. Safe to call twice: a run that is not queued is left alone."""
     now = timezone.now()
     claimed = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
@@ -181,7 +192,7 @@ def execute_run(*, run_id: int) -> str:
         logger.info("run %s not started: it is %s", run_id, status or "missing")
         return status or "missing"
 
-    ctx = JobContext(run_id)
+    ctx = JobContext(run_id, echo=echo)
     try:
         run = concrete_run(run_id)
         ctx.log(f"started {run.kind} run {run_id}")
@@ -190,6 +201,10 @@ def execute_run(*, run_id: int) -> str:
         ctx.log("stopped: the run was cancelled")
         Run.objects.filter(pk=run_id).update(finished_at=timezone.now(), **ctx.final_fields())
         return Run.Status.CANCELLED
+    except JobFailed as exc:
+        ctx.log(f"failed: {exc}")
+        _finish(run_id, Run.Status.FAILED, ctx, error=str(exc)[-ERROR_TEXT_LIMIT:])
+        return Run.Status.FAILED
     except Exception as exc:
         logger.exception("run %s failed", run_id)
         ctx.log(f"failed: {type(exc).__name__}: {exc}")
@@ -197,7 +212,7 @@ def execute_run(*, run_id: int) -> str:
         return Run.Status.FAILED
     ctx.log("succeeded")
     _finish(run_id, Run.Status.SUCCEEDED, ctx)
-    return Run.Status.SUCCEEDED
+    return Run.objects.get(pk=run_id).status  # cancelled, if that came after the handler's last check
 
 
 def _finish(run_id: int, status: str, ctx: JobContext, error: str = "") -> None:

@@ -62,6 +62,15 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05, what: str
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, one per test module."""
+    from tests.browser import chromium
+
+    with chromium() as browser:
+        yield browser
+
+
 @pytest.fixture
 def staff_client(client, django_user_model):
     user = django_user_model.objects.create_user(

@@ -4,9 +4,8 @@ import json
 
 import pytest
 
-from models_app import jobs, records
 from models_app.hyperparameters import TRAINING_DEFAULTS
-from models_app.models import GenerationRun, InferenceRun, Question, Run, TrainingRun
+from models_app.models import GenerationRun, InferenceRun, Question, Run, Teacher, TrainingRun
 from tests.conftest import wait_for
 from tests.models_app.factories import (
     add_questions,
@@ -14,9 +13,10 @@ from tests.models_app.factories import (
     make_generation_run,
     make_teacher_data,
     make_trained_run,
+    recorded_row,
     recorded_teacher,
+    write_jsonl,
 )
-from training.teacher_outputs import TeacherOutput as OutputRecord
 
 
 @pytest.fixture
@@ -309,25 +309,19 @@ def test_a_teachers_api_key_is_never_in_a_response(staff_client, dataset, monkey
 
 @pytest.mark.django_db(transaction=True)
 def test_a_run_launched_from_the_admin_is_run_by_a_celery_worker_through_redis(
-    celery_worker, staff_client, monkeypatch
+    celery_worker, staff_client, settings, tmp_path
 ):
+    settings.ARTIFACTS_DIR = tmp_path / "artifacts"
     dataset = make_dataset(n_questions=3)
-
-    def generate(run, ctx):  # stands in for the generation handler, storing through the handlers' service
-        questions = list(run.dataset.questions.order_by("external_id"))
-        for done, question in enumerate(questions, start=1):
-            record = OutputRecord(id=question.external_id, kind="explanation", text=f"explained {done}")
-            records.store_teacher_outputs(generation_run=run, outputs=[record])
-            ctx.progress(done, len(questions))
-
-    monkeypatch.setitem(jobs._HANDLERS, Run.Kind.GENERATION, generate)
+    outputs = write_jsonl(tmp_path / "teacher.jsonl", [recorded_row(f"q{i}") for i in range(3)])
+    teacher = Teacher.objects.create(name="llama2 (recorded)", backend="recorded", model=str(outputs))
     response = staff_client.post(
         "/admin/models_app/generationrun/add/",
         {
-            "teacher": recorded_teacher().pk,
+            "teacher": teacher.pk,
             "dataset": dataset.pk,
             "split": "train",
-            "method": "explain",
+            "method": "option_explanations",
             "seed": 0,
             "launch": "on",
         },
@@ -341,7 +335,7 @@ def test_a_run_launched_from_the_admin_is_run_by_a_celery_worker_through_redis(
     )
     run.refresh_from_db()
     assert run.status == Run.Status.SUCCEEDED, run.error
-    assert (run.progress_done, run.progress_total, run.outputs.count()) == (3, 3, 3)
+    assert (run.progress_done, run.progress_total, run.outputs.count()) == (15, 15, 15)
     assert b"succeeded" in staff_client.get("/admin/models_app/generationrun/").content
 
 

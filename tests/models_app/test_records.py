@@ -77,10 +77,11 @@ def test_storing_teacher_outputs_is_idempotent_and_skips_what_is_stored():
     assert TeacherOutput.objects.count() == 3
     assert TeacherOutput.objects.get(question__external_id="q0").text == "first"
     assert TeacherOutput.objects.get(question__external_id="q0").prompt_tokens == 5
-    assert selectors.stored_teacher_output_keys(generation_run=run) == {
-        ("q0", "explanation", ""),
-        ("q1", "option_explanation", "A"),
-        ("q1", "explanation", ""),
+    stored = selectors.stored_teacher_outputs(generation_run=run)
+    assert {(r.id, r.kind, r.option_label, r.text) for r in stored} == {
+        ("q0", "explanation", "", "first"),
+        ("q1", "option_explanation", "A", "a shelf"),
+        ("q1", "explanation", "", "new"),
     }
 
 
@@ -133,7 +134,16 @@ def test_predictions_are_stored_once_and_judged_against_the_stored_answer(infere
     )
     assert (stored["v2"].correct, stored["v2"].predicted_label) == (False, "")
     assert stored["v3"].correct is False
-    assert selectors.stored_prediction_ids(inference_run=inference_run) == {"v1", "v2", "v3"}
+    resumed = {
+        p.question_id: p
+        for p in selectors.stored_predictions(inference_run=inference_run, mode="predict_explain")
+    }
+    assert resumed.keys() == {"v1", "v2", "v3"}
+    assert (resumed["v1"].predicted_text, resumed["v1"].correct, resumed["v1"].mode) == (
+        "car",
+        True,
+        "predict_explain",
+    )
 
 
 def test_bad_predictions_are_refused_with_what_is_wrong(inference_run):

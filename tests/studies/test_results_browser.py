@@ -3,35 +3,21 @@
 Screenshots are saved under test-artifacts/studies/ (results-page.png, power-admin.png).
 """
 
-from pathlib import Path
-from urllib.parse import urlparse
-
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from models_app.models import Question
 from studies.models import AnalysisReport
+from tests.browser import screenshot_path, signed_in_context
 
 from .factories import PAPER_CONDITIONS, make_rated_study, make_seed_run, set_correct
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "studies"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 def test_results_page_computes_the_report_and_renders_its_plots(
-    live_server, client, django_user_model, settings, tmp_path, monkeypatch
+    live_server, client, django_user_model, settings, tmp_path, browser
 ):
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     settings.ARTIFACTS_DIR = tmp_path / "artifacts"
     settings.CELERY_TASK_ALWAYS_EAGER = (
         True  # no broker: the report is computed in a thread beside the server
@@ -49,51 +35,38 @@ def test_results_page_computes_the_report_and_renders_its_plots(
     client.force_login(staff)
     requested = []
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1300, "height": 900})
-        context.add_cookies(
-            [
-                {
-                    "name": "sessionid",
-                    "value": client.cookies["sessionid"].value,
-                    "domain": urlparse(live_server.url).hostname,
-                    "path": "/",
-                }
-            ]
-        )
-        page = context.new_page()
-        page.on("request", lambda request: requested.append(request.url))
-        page.goto(f"{live_server.url}/studies/{study.pk}/results/")
-        expect(page.get_by_text("No report yet.")).to_be_visible()
-        page.get_by_label("Include test responses").check()
-        page.get_by_role("button", name="Compute the report").click()
-        expect(page.get_by_text("Computing a new report")).to_be_visible()
+    context = signed_in_context(browser, client, live_server, viewport={"width": 1300, "height": 900})
+    page = context.new_page()
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{live_server.url}/studies/{study.pk}/results/")
+    expect(page.get_by_text("No report yet.")).to_be_visible()
+    page.get_by_label("Include test responses").check()
+    page.get_by_role("button", name="Compute the report").click()
+    expect(page.get_by_text("Computing a new report")).to_be_visible()
 
-        # The page reloads itself until the worker thread has written the report.
-        expect(page.get_by_role("heading", name="Ratings per condition")).to_be_visible(timeout=90_000)
-        expect(page.get_by_text("Up to date with the study's ratings and accuracies.")).to_be_visible()
-        plots = page.locator(".report-section img")
-        expect(plots).to_have_count(2)
-        for index in range(2):
-            plot = plots.nth(index)
-            plot.scroll_into_view_if_needed()
-            width = plot.evaluate("img => img.complete ? img.naturalWidth : 0")
-            assert width > 400, f"plot {index} did not load"
-            assert plot.bounding_box()["width"] > 400
-        assert page.locator("table.report-table").count() >= 10
-        expect(page.get_by_role("link", name="everything as .zip")).to_be_visible()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=ARTIFACTS / "results-page.png", full_page=True)
+    # The page reloads itself until the worker thread has written the report.
+    expect(page.get_by_role("heading", name="Ratings per condition")).to_be_visible(timeout=90_000)
+    expect(page.get_by_text("Up to date with the study's ratings and accuracies.")).to_be_visible()
+    plots = page.locator(".report-section img")
+    expect(plots).to_have_count(2)
+    for index in range(2):
+        plot = plots.nth(index)
+        plot.scroll_into_view_if_needed()
+        width = plot.evaluate("img => img.complete ? img.naturalWidth : 0")
+        assert width > 400, f"plot {index} did not load"
+        assert plot.bounding_box()["width"] > 400
+    assert page.locator("table.report-table").count() >= 10
+    expect(page.get_by_role("link", name="everything as .zip")).to_be_visible()
+    page.screenshot(path=screenshot_path("studies", "results-page.png"), full_page=True)
 
-        page.goto(
-            f"{live_server.url}/admin/studies/study/{study.pk}/power/"
-            "?expected=0.5&unit=points&test=dunn&outcome=scale&simulations=200"
-        )
-        expect(page.get_by_text("participants are needed for 80% power")).to_be_visible()
-        assert page.locator("img.power-curve").evaluate("img => img.naturalWidth") > 300
-        page.screenshot(path=ARTIFACTS / "power-admin.png", full_page=True)
-        browser.close()
+    page.goto(
+        f"{live_server.url}/admin/studies/study/{study.pk}/power/"
+        "?expected=0.5&unit=points&test=dunn&outcome=scale&simulations=200"
+    )
+    expect(page.get_by_text("participants are needed for 80% power")).to_be_visible()
+    assert page.locator("img.power-curve").evaluate("img => img.naturalWidth") > 300
+    page.screenshot(path=screenshot_path("studies", "power-admin.png"), full_page=True)
+    context.close()
 
     # Database checks outside Playwright's event loop, whose context would hold a connection of its own.
     assert AnalysisReport.objects.get(study=study).status == AnalysisReport.Status.SUCCEEDED

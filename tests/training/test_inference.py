@@ -55,3 +55,34 @@ def test_evaluation_reports_every_metric_of_a_run(trained_multitask, validation_
         p.option_label != q.answer_key for p, q in zip(evaluation.probes, validation_questions, strict=True)
     )
     assert metrics["counterfactual_flip_rate"] == sum(p.followed for p in evaluation.probes) / 3
+
+
+def test_a_resumed_evaluation_predicts_only_the_rest_and_scores_them_all(
+    trained_multitask, validation_questions, monkeypatch
+):
+    import training.evaluation
+
+    result, _ = trained_multitask
+    monkeypatch.setattr(training.evaluation, "CHUNK_QUESTIONS", 1)
+    handed, seen = [], []
+    first = evaluate(
+        result.best_checkpoint,
+        validation_questions,
+        on_predictions=handed.append,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert [[p.question_id] for p in first.predictions] == [
+        [p.question_id] for batch in handed for p in batch
+    ]
+    assert seen[-1] == (3, 3) and [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+    handed.clear()
+    resumed = evaluate(
+        result.best_checkpoint,
+        list(reversed(validation_questions)),
+        stored=first.predictions[:2],
+        on_predictions=handed.append,
+    )
+    assert [p.question_id for batch in handed for p in batch] == [validation_questions[2].id]
+    assert [p.question_id for p in resumed.predictions] == [q.id for q in reversed(validation_questions)]
+    assert resumed.metrics["accuracy"] == first.metrics["accuracy"]

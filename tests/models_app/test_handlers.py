@@ -1,0 +1,229 @@
+"""The real jobs: teacher generation, student training and inference, launched from the admin or run in-process."""
+
+import threading
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from models_app import jobs, services
+from models_app.models import (
+    Checkpoint,
+    GenerationRun,
+    InferenceRun,
+    Prediction,
+    Question,
+    Run,
+    Teacher,
+    TeacherOutput,
+    TrainingRun,
+)
+from tests.conftest import wait_for
+from tests.models_app.factories import (
+    add_questions,
+    make_dataset,
+    make_teacher_data,
+    make_trained_run,
+    make_training_run,
+    recorded_row,
+    write_jsonl,
+)
+
+TINY = {"max_steps": 4, "batch_size": 4, "eval_every": 2, "max_length": 64, "max_new_tokens": 12}
+QUESTIONS = [
+    ("q0", "Where do you keep milk cold?", ["oven", "fridge", "garden", "attic", "car"], "B"),
+    ("q1", "What do you read a story in?", ["book", "spoon", "shoe", "lamp", "rug"], "A"),
+    ("q2", "What do you wear on your feet?", ["hat", "glove", "sock", "scarf", "belt"], "C"),
+    ("q3", "What keeps rain off your head?", ["umbrella", "fork", "sand", "bread", "chair"], "A"),
+    ("q4", "Where does a fish live?", ["tree", "desert", "cloud", "water", "road"], "D"),
+    ("q5", "What tells you the time?", ["plate", "clock", "pillow", "brush", "coin"], "B"),
+]
+
+
+@pytest.fixture(autouse=True)
+def artifacts(settings, tmp_path):
+    settings.ARTIFACTS_DIR = tmp_path / "artifacts"
+    return settings.ARTIFACTS_DIR
+
+
+@pytest.fixture
+def dataset(db):
+    dataset = make_dataset(n_questions=0)
+    for qid, text, choices, key in QUESTIONS:
+        Question.objects.create(
+            dataset=dataset, external_id=qid, split="train", text=text, choices=choices, answer_key=key
+        )
+    add_questions(dataset, ["v0", "v1", "v2"], split=Question.Split.VALIDATION)
+    return dataset
+
+
+def recorded_file_teacher(tmp_path: Path, ids: list[str]) -> Teacher:
+    path = write_jsonl(tmp_path / "teacher.jsonl", [recorded_row(qid, critique=True) for qid in ids])
+    return Teacher.objects.create(name="llama2 (recorded)", backend="recorded", model=str(path))
+
+
+def test_generation_stores_every_output_with_its_provenance_and_a_relaunch_only_fills_the_gaps(
+    dataset, tmp_path
+):
+    teacher = recorded_file_teacher(tmp_path, [q[0] for q in QUESTIONS])
+    run = services.create_run(
+        run=GenerationRun(teacher=teacher, dataset=dataset, split="train", method="critique_revise"),
+        launch=False,
+    )
+    lines = []
+    assert services.run_in_process(run=run, echo=lines.append) == Run.Status.SUCCEEDED
+
+    outputs = TeacherOutput.objects.filter(generation_run=run)
+    assert outputs.count() == len(QUESTIONS) * 3  # explanation, critique, revised explanation
+    revised = outputs.get(question__external_id="q2", kind="revised_explanation")
+    assert revised.text == "The answer is box: boxes hold q2."
+    assert (
+        revised.params["method"] == "critique_revise" and revised.params["teacher"]["backend"] == "recorded"
+    )
+    assert any("18 generated" in line for line in lines)
+    run.refresh_from_db()
+    assert (run.progress_done, run.progress_total) == (18, 18)
+
+    revised.delete()
+    assert services.run_in_process(run=run) == Run.Status.SUCCEEDED
+    assert outputs.count() == len(QUESTIONS) * 3
+    run.refresh_from_db()
+    assert "1 generated, 17 already stored" in run.log_tail
+
+
+def test_generation_with_a_teacher_that_cannot_be_reached_fails_and_says_why(dataset):
+    teacher = Teacher.objects.create(
+        name="vllm",
+        backend="openai",
+        model="llama3",
+        base_url="http://127.0.0.1:9/v1",
+        decoding={"max_new_tokens": 8},
+    )
+    run = services.create_run(
+        run=GenerationRun(teacher=teacher, dataset=dataset, split="train", method="explain"), launch=False
+    )
+    assert services.run_in_process(run=run) == Run.Status.FAILED
+    run.refresh_from_db()
+    assert "127.0.0.1:9" in run.error
+    assert not TeacherOutput.objects.exists()
+
+    Teacher.objects.filter(pk=teacher.pk).update(decoding={"max_new_tokenz": 8})
+    assert services.run_in_process(run=run) == Run.Status.FAILED
+    run.refresh_from_db()
+    assert "teacher 'vllm' is not usable" in run.error and "max_new_tokenz" in run.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tiny_training_run_launched_from_the_admin_is_trained_by_a_celery_worker_then_predicts(
+    celery_worker, staff_client, dataset
+):
+    teacher_data = make_teacher_data(dataset)
+    response = staff_client.post(
+        "/admin/models_app/trainingrun/add/",
+        {
+            "name": "tiny multitask",
+            "dataset": dataset.pk,
+            "student": "random:t5-tiny",
+            "method": "multitask",
+            "data_variant": "unrevised",
+            "seed": 0,
+            "generation_runs": [teacher_data.pk],
+            "hyperparameters": str(TINY).replace("'", '"'),
+            "launch": "on",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    run = TrainingRun.objects.get()
+    wait_for(lambda: Run.objects.get(pk=run.pk).status in Run.FINISHED_STATUSES, timeout=240, what="training")
+    run.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED, run.error
+    assert (run.progress_done, run.progress_total) == (4, 4)
+    assert run.steps_per_second > 0 and run.wall_seconds > 0 and run.peak_memory_bytes > 0
+    assert any("loss" in entry for entry in run.history)
+    assert run.eval_accuracy is not None
+    best = Checkpoint.objects.get(training_run=run, role="best")
+    assert Path(best.path).is_dir() and best.path == run.best_checkpoint
+    assert Path(run.final_checkpoint).is_dir()
+
+    response = staff_client.post(
+        "/admin/models_app/inferencerun/add/",
+        {
+            "name": "",
+            "training_run": run.pk,
+            "checkpoint_role": "best",
+            "dataset": dataset.pk,
+            "split": "validation",
+            "launch": "on",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    inference = InferenceRun.objects.get()
+    wait_for(
+        lambda: Run.objects.get(pk=inference.pk).status in Run.FINISHED_STATUSES,
+        timeout=120,
+        what="inference",
+    )
+    inference.refresh_from_db()
+    assert inference.status == Run.Status.SUCCEEDED, inference.error
+    assert Prediction.objects.filter(inference_run=inference).count() == 3
+    assert inference.metrics["questions"] == 3 and 0 <= inference.metrics["accuracy"] <= 1
+    assert inference.metrics["mode"] == "predict_explain"
+    csv = b"".join(staff_client.get(f"/runs/inference/{inference.pk}/predictions.csv").streaming_content)
+    assert csv.count(b"\n") == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancelled_training_run_stops_with_a_checkpoint_and_a_relaunch_resumes_it(dataset, monkeypatch):
+    monkeypatch.setattr(jobs, "PROGRESS_WRITE_INTERVAL", 0)  # see the cancellation at the next step
+    teacher_data = make_teacher_data(dataset)
+    run = services.create_run(
+        run=TrainingRun(
+            dataset=dataset,
+            student="random:t5-tiny",
+            method="counterfactual",
+            data_variant="revised",
+            hyperparameters=TINY | {"max_steps": 200, "eval_every": 200},
+        ),
+        generation_runs=[teacher_data],
+        launch=False,
+    )
+    finished = []
+
+    def train_in_background():
+        try:
+            finished.append(services.run_in_process(run=run))
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=train_in_background)
+    worker.start()
+    wait_for(lambda: Run.objects.get(pk=run.pk).progress_done >= 2, timeout=120, what="a few steps")
+    services.cancel_run(run=run)
+    worker.join(60)
+    assert finished == [Run.Status.CANCELLED]
+    run.refresh_from_db()
+    stopped_at = Checkpoint.objects.get(training_run=run, role="last").step
+    assert 2 <= stopped_at < 200 and Path(run.final_checkpoint).is_dir()
+    cancelled_at = run.final_checkpoint
+
+    assert services.run_in_process(run=run) == Run.Status.SUCCEEDED
+    run.refresh_from_db()
+    assert f"resuming from {cancelled_at}" in run.log_tail
+    assert Checkpoint.objects.get(training_run=run, role="last").step == 200
+
+
+def test_inference_without_its_checkpoint_on_disk_fails_and_names_it(dataset):
+    trained = make_trained_run(dataset=dataset)
+    run = services.create_run(
+        run=InferenceRun(training_run=trained, dataset=dataset, split="validation"), launch=False
+    )
+    assert services.run_in_process(run=run) == Run.Status.FAILED
+    run.refresh_from_db()
+    assert f"/ckpt/{trained.pk}/best" in run.error and "is missing" in run.error
+
+
+def test_a_run_that_is_running_already_is_not_started_twice(dataset):
+    run = make_training_run(dataset=dataset, status=Run.Status.RUNNING)
+    with pytest.raises(ValueError, match="running already"):
+        services.run_in_process(run=run)
+    assert Run.objects.get(pk=run.pk).status == Run.Status.RUNNING
