@@ -6,16 +6,15 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from models_app.management.commands import ensure_admin
 from models_app.models import GenerationRun, InferenceRun, Run, TeacherOutput, TrainingRun
 from models_app.pipeline import STUDY_CONDITIONS
 from studies.models import Participant, Study
+from tests.browser import chromium
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
 @pytest.fixture
@@ -38,7 +37,10 @@ def demo(tmp_path, settings, monkeypatch, tiny_lm_dir):
     return run
 
 
-def test_the_demo_runs_the_whole_pipeline_and_a_participant_reaches_a_rating_page(demo, live_server):
+@pytest.mark.browser
+def test_the_demo_runs_the_whole_pipeline_and_a_participant_reaches_a_rating_page(
+    demo, live_server, client, django_user_model
+):
     out = demo()
 
     generation = GenerationRun.objects.order_by("pk")
@@ -64,8 +66,11 @@ def test_the_demo_runs_the_whole_pipeline_and_a_participant_reaches_a_rating_pag
         assert printed in out
     assert "/runs/results/" in out and "near chance" in out
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    client.force_login(django_user_model.objects.get(username="admin"))  # made by the demo
+    for page in (f"/studies/{study.pk}/results/", "/runs/results/"):
+        assert "These are tiny CPU students" in client.get(page).content.decode()
+
+    with chromium() as browser:
         page = browser.new_page()
         page.goto(f"{live_server.url}/s/{study.entry_token}/")
         page.get_by_role("button", name="I agree, continue").click()
@@ -75,7 +80,6 @@ def test_the_demo_runs_the_whole_pipeline_and_a_participant_reaches_a_rating_pag
         page.get_by_role("button", name="Continue").click()
         expect(page.get_by_role("heading", name="The model’s explanation")).to_be_visible()
         expect(page.get_by_role("group", name="Plausibility")).to_be_visible()
-        browser.close()
     assert Participant.objects.get(study=study).status == Participant.Status.IN_PROGRESS
 
 
