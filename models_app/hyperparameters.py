@@ -11,9 +11,9 @@ PAPER = TrainConfig()  # the library's defaults are the paper's settings
 
 @dataclass(frozen=True)
 class Hyperparameter:
-    default: int | float
+    default: bool | int | float
     help: str
-    minimum: float
+    minimum: float = 0
     maximum: float | None = None
 
 
@@ -38,6 +38,10 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = {
     "counterfactuals_per_question": Hyperparameter(
         PAPER.counterfactuals_per_question, "wrong-option explanations drawn per question", 1, 4
     ),
+    "score_unmatched_answers": Hyperparameter(
+        PAPER.score_unmatched_answers,
+        "true: an answer that names no option becomes the option the student finds likeliest",
+    ),
 }
 TRAINING_DEFAULTS = {name: spec.default for name, spec in HYPERPARAMETERS.items()}
 
@@ -56,6 +60,12 @@ def normalize_hyperparameters(values: dict | None) -> dict:
         spec = HYPERPARAMETERS.get(name)
         if spec is None:
             errors.append(f"unknown hyperparameter {name!r}; known: {', '.join(HYPERPARAMETERS)}")
+            continue
+        if isinstance(spec.default, bool):
+            if not isinstance(value, bool):
+                errors.append(f"{name} must be true or false, got {value!r}")
+            else:
+                result[name] = value
             continue
         wants_int = isinstance(spec.default, int)
         is_number = isinstance(value, int | float) and not isinstance(value, bool)
@@ -79,5 +89,9 @@ def normalize_hyperparameters(values: dict | None) -> dict:
 
 def hyperparameter_help() -> str:
     return "; ".join(
-        f"{name} ({spec.help}, default {spec.default:g})" for name, spec in HYPERPARAMETERS.items()
+        f"{name} ({spec.help}, default {_shown(spec.default)})" for name, spec in HYPERPARAMETERS.items()
     )
+
+
+def _shown(value: bool | int | float) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else f"{value:g}"

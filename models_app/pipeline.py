@@ -74,6 +74,9 @@ class Plan:
     cells: tuple[tuple[str, str], ...]  # (method, data variant), each trained for every student and seed
     seeds: tuple[int, ...] = (0,)
     hyperparameters: dict = field(default_factory=dict)  # overrides of the paper's
+    generation_config: dict = field(
+        default_factory=dict
+    )  # GenerationConfig overrides, e.g. critique_examples
     limit: int | None = None  # only the first N questions of each split
     study_title: str = "Student explanations"
     study_student: str = ""  # whose explanations the study shows; default: the last student
@@ -282,6 +285,7 @@ def ensure_teacher_outputs(*, plan: Plan, dataset: Dataset, runner, echo: Echo) 
                 split=Question.Split.TRAIN,
                 method=method,
                 seed=GENERATION_SEED,
+                config=plan.generation_config,
             )
             .order_by("-pk")
             .first()
@@ -295,6 +299,7 @@ def ensure_teacher_outputs(*, plan: Plan, dataset: Dataset, runner, echo: Echo) 
                     split=Question.Split.TRAIN,
                     method=method,
                     seed=GENERATION_SEED,
+                    config=plan.generation_config,
                 ),
                 launch=False,
             )

@@ -1,4 +1,4 @@
-"""`manage.py demo` with the smallest settings (5 questions, the tiny random teacher, a few steps): the whole
+"""`manage.py demo` with the smallest settings (5 questions, the tiny random teacher, 120 steps): the whole
 pipeline runs, leaves an open study that a participant enters in headless Chromium, and a second run reuses it."""
 
 import json
@@ -30,7 +30,7 @@ def demo(tmp_path, settings, monkeypatch, tiny_lm_dir):
     def run() -> str:
         out = StringIO()
         call_command(
-            "demo", "--limit", "5", "--teacher", str(teacher), "--steps", "40", no_serve=True, stdout=out
+            "demo", "--limit", "5", "--teacher", str(teacher), "--steps", "120", no_serve=True, stdout=out
         )
         return out.getvalue()
 
@@ -52,7 +52,7 @@ def test_the_demo_runs_the_whole_pipeline_and_a_participant_reaches_a_rating_pag
     training = TrainingRun.objects.all()
     assert {(r.method, r.data_variant) for r in training} == set(STUDY_CONDITIONS)
     assert {(r.status, r.student, r.hyperparameters["max_steps"]) for r in training} == {
-        ("succeeded", "random:t5-tiny", 40)
+        ("succeeded", "random:t5-tiny", 120)
     }
     inference = InferenceRun.objects.all()
     assert len(inference) == 4 and {(r.status, r.split) for r in inference} == {("succeeded", "validation")}

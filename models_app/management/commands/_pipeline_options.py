@@ -12,14 +12,22 @@ from training.hub import HubUnavailableError
 from training.teacher import BACKENDS, ENDPOINTS, TeacherSpec, parse_teacher
 
 
-def add_data_and_teacher_options(parser, *, default_data: str, default_teacher: str) -> None:
+def add_data_and_teacher_options(
+    parser, *, default_data: str, default_teacher: str, default_limit: int | None = None
+) -> None:
     parser.add_argument(
         "--data",
         default=default_data,
         help=f"a folder holding cqa_train.jsonl and cqa_validation.jsonl, or '{HUB}' for CommonsenseQA from "
         f"the Hugging Face hub (default {default_data})",
     )
-    parser.add_argument("--limit", type=int, help="only the first N questions of each split")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=default_limit,
+        help="only the first N questions of each split"
+        + (f" (default {default_limit})" if default_limit else ""),
+    )
     parser.add_argument(
         "--teacher",
         default=default_teacher,

@@ -16,9 +16,21 @@ from .ensure_admin import credentials_file
 DEMO_TEACHER = "transformers:smollm2"
 DEMO_STUDENT = "random:t5-tiny"
 DEMO_STEPS = 150
+# Questions per split: what the teacher explains on a 2-core CPU within the demo's budget (about 15 minutes).
+DEMO_LIMIT = 16
 # A tiny randomly initialised T5 learns the output formats in a few hundred steps only at a high learning rate
 # (the paper's 5e-5 is for pretrained students over 5,000 steps); short explanations keep inference quick.
-DEMO_HYPERPARAMETERS = {"learning_rate": 3e-3, "batch_size": 8, "max_new_tokens": 64}
+DEMO_HYPERPARAMETERS = {
+    "learning_rate": 3e-3,
+    "batch_size": 8,
+    "max_new_tokens": 64,
+    # A student trained on 14 questions echoes their answers, which name no option of a new question: without
+    # scoring, no explanation of it could be rated.
+    "score_unmatched_answers": True,
+}
+# On a CPU the teacher's time goes into reading its prompts; the critique and revision prompts differ per question
+# (their worked examples are drawn at random), so the demo gives them 2 examples each instead of the paper's 6 and 4.
+DEMO_GENERATION = {"critique_examples": 2, "revision_examples": 2}
 
 
 class Command(BaseCommand):
@@ -28,7 +40,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        add_data_and_teacher_options(parser, default_data=str(DEMO_DATA), default_teacher=DEMO_TEACHER)
+        add_data_and_teacher_options(
+            parser, default_data=str(DEMO_DATA), default_teacher=DEMO_TEACHER, default_limit=DEMO_LIMIT
+        )
         parser.add_argument("--student", default=DEMO_STUDENT, help=f"default {DEMO_STUDENT}")
         parser.add_argument(
             "--steps", type=int, default=DEMO_STEPS, help=f"training steps (default {DEMO_STEPS})"
@@ -51,6 +65,7 @@ class Command(BaseCommand):
                     "max_steps": steps,
                     "eval_every": max(1, steps // 2),
                 },
+                generation_config=DEMO_GENERATION,
                 limit=options["limit"],
                 study_title="Demo: explanations of small students",
                 study_options={"allow_anonymous": True, "completion_url": ""},
