@@ -2,7 +2,7 @@
 students' results page and the study's results page.
 
     .venv/bin/python manage.py demo                 # in another shell: serves on 127.0.0.1:8000
-    .venv/bin/python docs/take_screenshots.py [--url http://127.0.0.1:8000]
+    .venv/bin/python docs/take_screenshots.py [--url http://127.0.0.1:8000]   # needs the dev extra (Playwright)
 
 It enters the demo's latest open study as a participant (as you would) and signs in with the demo's admin account.
 """
