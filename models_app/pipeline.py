@@ -74,9 +74,8 @@ class Plan:
     cells: tuple[tuple[str, str], ...]  # (method, data variant), each trained for every student and seed
     seeds: tuple[int, ...] = (0,)
     hyperparameters: dict = field(default_factory=dict)  # overrides of the paper's
-    generation_config: dict = field(
-        default_factory=dict
-    )  # GenerationConfig overrides, e.g. critique_examples
+    # GenerationConfig overrides, e.g. critique_examples.
+    generation_config: dict = field(default_factory=dict)
     limit: int | None = None  # only the first N questions of each split
     study_title: str = "Student explanations"
     study_student: str = ""  # whose explanations the study shows; default: the last student
@@ -104,6 +103,11 @@ class Plan:
         else:
             name = Path(self.data).resolve().name
         return f"{name}-first{self.limit}" if self.limit else name
+
+    @property
+    def origin(self) -> str:
+        """Where the questions come from: `hub`, or the data folder's absolute path."""
+        return HUB if self.data == HUB else str(Path(self.data).resolve())
 
     @property
     def study_cell(self) -> tuple[str, int]:
@@ -246,24 +250,33 @@ def _run_label(run: Run) -> str:
 def ensure_questions(*, plan: Plan, echo: Echo) -> Dataset:
     """The plan's questions in a dataset named after their source; a split already imported is left as it is."""
     name = plan.dataset_name
+    dataset = Dataset.objects.filter(name=name).first()
+    if dataset is not None and not dataset.source.startswith(plan.origin):
+        raise PipelineError(
+            f"dataset {name} holds questions imported from {dataset.source}, not from {plan.origin}; rename or "
+            "delete that dataset in the admin, or import your files under another folder name"
+        )
     for split in Question.Split.values:
         count = Question.objects.filter(dataset__name=name, split=split).count()
         if count:
             echo(f"  {split}: {count:,} questions of dataset {name} already imported")
             continue
-        summary = import_questions(path=_split_path(plan, split), dataset_name=name, split=split)
+        path, source = _split_file(plan, split)
+        summary = import_questions(path=path, dataset_name=name, split=split, source_name=source)
         echo(f"  {split}: imported {summary}")
     return Dataset.objects.get(name=name)
 
 
-def _split_path(plan: Plan, split: str) -> Path:
-    """The file to import: the source's own, or the (first `limit`) questions written under ARTIFACTS_DIR."""
+def _split_file(plan: Plan, split: str) -> tuple[Path, str]:
+    """The file to import and how to name its source: the source's own file, or the (first `limit`) questions
+    written under ARTIFACTS_DIR."""
     if plan.data != HUB and not plan.limit:
-        return split_file(plan.data, split)
+        path = split_file(plan.origin, split)
+        return path, str(path)
     questions = load_split(plan.data, split)[: plan.limit]
-    return write_questions(
-        questions, Path(settings.ARTIFACTS_DIR) / "data" / plan.dataset_name / f"cqa_{split}.jsonl"
-    )
+    path = Path(settings.ARTIFACTS_DIR) / "data" / plan.dataset_name / f"cqa_{split}.jsonl"
+    first = f", first {plan.limit}" if plan.limit else ""
+    return write_questions(questions, path), f"{plan.origin} ({split}{first}, copied to {path})"
 
 
 def teacher_name(spec: TeacherSpec) -> str:

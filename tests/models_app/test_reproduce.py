@@ -1,5 +1,6 @@
 """`manage.py reproduce` with tiny settings: the grid it launches, what a rerun does, the errors it gives."""
 
+import json
 from io import StringIO
 from itertools import product
 from pathlib import Path
@@ -9,7 +10,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from models_app.hyperparameters import TRAINING_DEFAULTS
-from models_app.models import Dataset, GenerationRun, Question, Run, Teacher, TrainingRun
+from models_app.models import Dataset, GenerationRun, InferenceRun, Question, Run, Teacher, TrainingRun
+from models_app.pipeline import DEMO_DATA, STUDY_CONDITIONS
+from studies.models import Study
 
 pytestmark = pytest.mark.django_db
 
@@ -111,3 +114,58 @@ def test_bad_options_are_refused_with_a_reason(args, message):
     with pytest.raises(CommandError, match=message):
         reproduce(*args)
     assert not Run.objects.exists()
+
+
+def test_another_folder_of_the_same_name_is_not_taken_for_the_imported_one(tmp_path):
+    tiny_grid()
+    other = tmp_path / DATA.name
+    other.mkdir()
+    for name in ("cqa_train.jsonl", "cqa_validation.jsonl"):
+        (other / name).write_text((DATA / name).read_text())
+
+    with pytest.raises(CommandError, match=f"imported from {DATA}/cqa_train.jsonl, not from {other}"):
+        call_command("reproduce", "--data", str(other), "--teacher", RECORDED, stdout=StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_wait_it_follows_the_workers_until_the_study_is_open(
+    celery_worker, tiny_lm_dir, tmp_path, settings
+):
+    """The whole grid on a real Celery worker: teacher, 6 tiny students, their predictions, then the study."""
+    settings.ARTIFACTS_DIR = tmp_path / "artifacts"
+    teacher = tmp_path / "teacher.json"
+    teacher.write_text(
+        json.dumps({"backend": "transformers", "model": str(tiny_lm_dir), "decoding": {"max_new_tokens": 8}})
+    )
+    tiny = [
+        "max_steps=120",
+        "eval_every=60",
+        "learning_rate=0.003",
+        "batch_size=8",
+        "score_unmatched_answers=true",
+    ]
+    out = StringIO()
+    call_command(
+        "reproduce",
+        *(
+            "--data",
+            str(DEMO_DATA),
+            "--limit",
+            "5",
+            "--teacher",
+            str(teacher),
+            "--students",
+            "random:t5-tiny",
+        ),
+        *("--seeds", "0", "--wait", "--poll", "0.5", *(arg for pair in tiny for arg in ("--set", pair))),
+        stdout=out,
+    )
+
+    assert [r.status for r in Run.objects.all()] == ["succeeded"] * (2 + 6 + 6)
+    assert TrainingRun.objects.count() == 6 and InferenceRun.objects.count() == 6
+    study = Study.objects.get()
+    assert study.status == Study.Status.OPEN and not study.allow_anonymous  # entered from Prolific
+    assert list(study.conditions.order_by("position").values_list("name", flat=True)) == [
+        f"{method}/{variant}" for method, variant in STUDY_CONDITIONS
+    ]
+    assert f"Study #{study.pk} is open: entry link /s/{study.entry_token}/" in out.getvalue()
