@@ -144,10 +144,14 @@ def probe_explanations(*, inference_run: InferenceRun) -> dict[str, TeacherExpla
 def questions_missing_output_kind(
     *, dataset: Dataset, generation_runs: Sequence[GenerationRun], kind: str
 ) -> tuple[int, int, list[str]]:
-    """How many train questions have no output of `kind` in the generation runs: (missing, total, first ids)."""
+    """How many train questions have no output of `kind` with text in the generation runs (an empty output counts
+    as missing): (missing, total, first ids)."""
     questions = Question.objects.filter(dataset=dataset, split=Question.Split.TRAIN)
     covered = TeacherOutput.objects.filter(
-        generation_run__in=[run.pk for run in generation_runs], kind=kind, question__dataset=dataset
+        generation_run__in=[run.pk for run in generation_runs],
+        kind=kind,
+        question__dataset=dataset,
+        text__regex=r"\S",
     ).values("question_id")
     missing = questions.exclude(pk__in=covered)
     count = missing.count()

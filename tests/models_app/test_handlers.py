@@ -4,6 +4,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 
 from models_app import jobs, services
@@ -227,3 +228,20 @@ def test_a_run_that_is_running_already_is_not_started_twice(dataset):
     with pytest.raises(ValueError, match="running already"):
         services.run_in_process(run=run)
     assert Run.objects.get(pk=run.pk).status == Run.Status.RUNNING
+
+
+def test_an_empty_teacher_output_is_refused_before_launch_unless_the_run_skips_those_questions(dataset):
+    teacher_data = make_teacher_data(dataset)
+    TeacherOutput.objects.filter(question__external_id="q1", kind="revised_explanation").update(text=" ")
+    settings = dict(dataset=dataset, student="random:t5-tiny", method="multitask", data_variant="revised")
+    with pytest.raises(ValidationError, match=r"lack it \(or it is empty\) for 1 of 6 \(e.g. q1\)"):
+        services.create_run(run=TrainingRun(**settings, hyperparameters=TINY), generation_runs=[teacher_data])
+
+    run = services.create_run(
+        run=TrainingRun(**settings, hyperparameters=TINY | {"missing_teacher": "skip"}),
+        generation_runs=[teacher_data],
+        launch=False,
+    )
+    assert services.run_in_process(run=run) == Run.Status.SUCCEEDED
+    run.refresh_from_db()
+    assert "left out 1 question(s) without the teacher data they need (q1" in run.log_tail
