@@ -66,14 +66,19 @@ def teacher_explanations(*, training_run: TrainingRun) -> dict[str, TeacherExpla
     A later generation run overrides an earlier one for the same question and kind, as a later file does in
     `training.teacher_outputs.load_teacher_explanations`.
     """
-    rows = (
+    return _explanations(
         TeacherOutput.objects.filter(
             generation_run__in=training_run.generation_runs.all(),
             question__dataset_id=training_run.dataset_id,
             question__split=Question.Split.TRAIN,
         )
-        .order_by("generation_run__created_at", "generation_run_id", "pk")
-        .values_list("question__external_id", "kind", "option_label", "text")
+    )
+
+
+def _explanations(outputs) -> dict[str, TeacherExplanations]:
+    """Teacher outputs gathered per question; a later generation run's output of a kind overrides an earlier's."""
+    rows = outputs.order_by("generation_run__created_at", "generation_run_id", "pk").values_list(
+        "question__external_id", "kind", "option_label", "text"
     )
     return explanations_from_outputs(
         OutputRecord(id=qid, kind=kind, option_label=label, text=text)
@@ -124,7 +129,7 @@ def probe_explanations(*, inference_run: InferenceRun) -> dict[str, TeacherExpla
     """Option explanations for the counterfactual probes of an inference run: those of the questions it
     predicts, by the teachers the student learned from (empty when they explained no option of that split)."""
     teachers = GenerationRun.objects.filter(training_runs=inference_run.training_run_id).values("teacher_id")
-    rows = (
+    return _explanations(
         TeacherOutput.objects.filter(
             generation_run__teacher_id__in=teachers,
             generation_run__status=Run.Status.SUCCEEDED,
@@ -132,12 +137,6 @@ def probe_explanations(*, inference_run: InferenceRun) -> dict[str, TeacherExpla
             question__split=inference_run.split,
             kind=TeacherOutput.Kind.OPTION_EXPLANATION,
         )
-        .order_by("generation_run__created_at", "generation_run_id", "pk")
-        .values_list("question__external_id", "kind", "option_label", "text")
-    )
-    return explanations_from_outputs(
-        OutputRecord(id=qid, kind=kind, option_label=label, text=text)
-        for qid, kind, label, text in rows.iterator()
     )
 
 
