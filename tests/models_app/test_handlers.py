@@ -23,6 +23,7 @@ from tests.conftest import wait_for
 from tests.models_app.factories import (
     add_questions,
     make_dataset,
+    make_generation_run,
     make_teacher_data,
     make_trained_run,
     make_training_run,
@@ -146,6 +147,21 @@ def test_a_tiny_training_run_launched_from_the_admin_is_trained_by_a_celery_work
     assert Path(best.path).is_dir() and best.path == run.best_checkpoint
     assert Path(run.final_checkpoint).is_dir()
 
+    # The teacher also explained the options of the test questions: the counterfactual probe uses them.
+    options = make_generation_run(
+        dataset=dataset,
+        teacher=teacher_data.teacher,
+        split="validation",
+        method="recorded",
+        status="succeeded",
+    )
+    TeacherOutput.objects.bulk_create(
+        TeacherOutput(
+            generation_run=options, question=q, kind="option_explanation", option_label=label, text=text
+        )
+        for q in dataset.questions.filter(split="validation")
+        for label, text in zip("ABCDE", q.choices, strict=True)
+    )
     response = staff_client.post(
         "/admin/models_app/inferencerun/add/",
         {
@@ -169,6 +185,8 @@ def test_a_tiny_training_run_launched_from_the_admin_is_trained_by_a_celery_work
     assert Prediction.objects.filter(inference_run=inference).count() == 3
     assert inference.metrics["questions"] == 3 and 0 <= inference.metrics["accuracy"] <= 1
     assert inference.metrics["mode"] == "predict_explain"
+    assert inference.metrics["counterfactual_probes"] == 3
+    assert 0 <= inference.metrics["counterfactual_flip_rate"] <= 1
     csv = b"".join(staff_client.get(f"/runs/inference/{inference.pk}/predictions.csv").streaming_content)
     assert csv.count(b"\n") == 4
 
