@@ -4,17 +4,18 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
-from training.config import TrainConfig
+from training.config import MISSING_TEACHER_POLICIES, TrainConfig
 
 PAPER = TrainConfig()  # the library's defaults are the paper's settings
 
 
 @dataclass(frozen=True)
 class Hyperparameter:
-    default: bool | int | float
+    default: bool | int | float | str
     help: str
-    minimum: float = 0
+    minimum: float | None = None  # numbers: the range allowed
     maximum: float | None = None
+    choices: tuple[str, ...] = ()  # words: the values allowed
 
 
 # The training settings a run may override (the others keep the library's defaults); names are TrainConfig's.
@@ -38,6 +39,11 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = {
     "counterfactuals_per_question": Hyperparameter(
         PAPER.counterfactuals_per_question, "wrong-option explanations drawn per question", 1, 4
     ),
+    "missing_teacher": Hyperparameter(
+        PAPER.missing_teacher,
+        "questions whose teacher output is missing or empty: error refuses the data, skip leaves them out",
+        choices=MISSING_TEACHER_POLICIES,
+    ),
     "score_unmatched_answers": Hyperparameter(
         PAPER.score_unmatched_answers,
         "true: an answer that names no option becomes the option the student finds likeliest",
@@ -60,6 +66,12 @@ def normalize_hyperparameters(values: dict | None) -> dict:
         spec = HYPERPARAMETERS.get(name)
         if spec is None:
             errors.append(f"unknown hyperparameter {name!r}; known: {', '.join(HYPERPARAMETERS)}")
+            continue
+        if spec.choices:
+            if value not in spec.choices:
+                errors.append(f"{name} must be one of {', '.join(spec.choices)}, got {value!r}")
+            else:
+                result[name] = value
             continue
         if isinstance(spec.default, bool):
             if not isinstance(value, bool):
@@ -89,9 +101,5 @@ def normalize_hyperparameters(values: dict | None) -> dict:
 
 def hyperparameter_help() -> str:
     return "; ".join(
-        f"{name} ({spec.help}, default {_shown(spec.default)})" for name, spec in HYPERPARAMETERS.items()
+        f"{name} ({spec.help}, default {spec.default})" for name, spec in HYPERPARAMETERS.items()
     )
-
-
-def _shown(value: bool | int | float) -> str:
-    return ("true" if value else "false") if isinstance(value, bool) else f"{value:g}"

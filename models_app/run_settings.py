@@ -90,15 +90,21 @@ def check_training_settings(
         elif run.status != Run.Status.SUCCEEDED:
             errors.setdefault("generation_runs", []).append(f"{run} is {run.status}; it must have succeeded.")
     if not errors.get("generation_runs"):
+        skip = isinstance(hyperparameters, dict) and hyperparameters.get("missing_teacher") == "skip"
         for kind in required_output_kinds(method=method, data_variant=data_variant):
             missing, total, examples = questions_missing_output_kind(
                 dataset=dataset, generation_runs=generation_runs, kind=kind
             )
-            if missing:
+            label = TeacherOutput.Kind(kind).label
+            if missing and not skip:
                 errors.setdefault("generation_runs", []).append(
-                    f"{method}/{data_variant} needs a teacher {TeacherOutput.Kind(kind).label} for every train "
-                    f"question; the chosen generation runs lack it for {missing:,} of {total:,} "
-                    f"(e.g. {', '.join(examples)})."
+                    f"{method}/{data_variant} needs a teacher {label} for every train question; the chosen "
+                    f"generation runs lack it (or it is empty) for {missing:,} of {total:,} "
+                    f'(e.g. {", ".join(examples)}). Set "missing_teacher": "skip" to train without them.'
+                )
+            elif missing == total:
+                errors.setdefault("generation_runs", []).append(
+                    f"{method}/{data_variant} needs a teacher {label}; the chosen generation runs have none."
                 )
     if errors:
         raise ValidationError(errors)

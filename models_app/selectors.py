@@ -66,14 +66,19 @@ def teacher_explanations(*, training_run: TrainingRun) -> dict[str, TeacherExpla
     A later generation run overrides an earlier one for the same question and kind, as a later file does in
     `training.teacher_outputs.load_teacher_explanations`.
     """
-    rows = (
+    return _explanations(
         TeacherOutput.objects.filter(
             generation_run__in=training_run.generation_runs.all(),
             question__dataset_id=training_run.dataset_id,
             question__split=Question.Split.TRAIN,
         )
-        .order_by("generation_run__created_at", "generation_run_id", "pk")
-        .values_list("question__external_id", "kind", "option_label", "text")
+    )
+
+
+def _explanations(outputs) -> dict[str, TeacherExplanations]:
+    """Teacher outputs gathered per question; a later generation run's output of a kind overrides an earlier's."""
+    rows = outputs.order_by("generation_run__created_at", "generation_run_id", "pk").values_list(
+        "question__external_id", "kind", "option_label", "text"
     )
     return explanations_from_outputs(
         OutputRecord(id=qid, kind=kind, option_label=label, text=text)
@@ -124,7 +129,7 @@ def probe_explanations(*, inference_run: InferenceRun) -> dict[str, TeacherExpla
     """Option explanations for the counterfactual probes of an inference run: those of the questions it
     predicts, by the teachers the student learned from (empty when they explained no option of that split)."""
     teachers = GenerationRun.objects.filter(training_runs=inference_run.training_run_id).values("teacher_id")
-    rows = (
+    return _explanations(
         TeacherOutput.objects.filter(
             generation_run__teacher_id__in=teachers,
             generation_run__status=Run.Status.SUCCEEDED,
@@ -132,22 +137,20 @@ def probe_explanations(*, inference_run: InferenceRun) -> dict[str, TeacherExpla
             question__split=inference_run.split,
             kind=TeacherOutput.Kind.OPTION_EXPLANATION,
         )
-        .order_by("generation_run__created_at", "generation_run_id", "pk")
-        .values_list("question__external_id", "kind", "option_label", "text")
-    )
-    return explanations_from_outputs(
-        OutputRecord(id=qid, kind=kind, option_label=label, text=text)
-        for qid, kind, label, text in rows.iterator()
     )
 
 
 def questions_missing_output_kind(
     *, dataset: Dataset, generation_runs: Sequence[GenerationRun], kind: str
 ) -> tuple[int, int, list[str]]:
-    """How many train questions have no output of `kind` in the generation runs: (missing, total, first ids)."""
+    """How many train questions have no output of `kind` with text in the generation runs (an empty output counts
+    as missing): (missing, total, first ids)."""
     questions = Question.objects.filter(dataset=dataset, split=Question.Split.TRAIN)
     covered = TeacherOutput.objects.filter(
-        generation_run__in=[run.pk for run in generation_runs], kind=kind, question__dataset=dataset
+        generation_run__in=[run.pk for run in generation_runs],
+        kind=kind,
+        question__dataset=dataset,
+        text__regex=r"\S",
     ).values("question_id")
     missing = questions.exclude(pk__in=covered)
     count = missing.count()

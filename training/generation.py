@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from .cqa import LABELS, Question
 from .option_support import argues_for_other_option
 from .prompts import (
+    ANSWER_LABELS,
     CRITIQUE_EXAMPLES,
     EXPLAIN_EXAMPLES,
     REVISION_EXAMPLES,
@@ -324,7 +325,7 @@ class Generation:
     def _record(
         self, kind: str, job: _Job, rendered: str, key: str, response: CachedResponse, *, from_cache: bool
     ) -> TeacherOutput:
-        text = first_line(_strip_prefix(response.text, job.prompt.prefix))
+        text = first_line(_strip_labels(_strip_prefix(response.text, job.prompt.prefix)))
         flags = self._flags(kind, text, job.question, job.option_label or job.question.answer_key)
         for flag in flags:
             self.stats.flagged[flag] = self.stats.flagged.get(flag, 0) + 1
@@ -363,6 +364,15 @@ class Generation:
         if len(self.stats.errors) < MAX_ERRORS_KEPT:
             what = f"{kind} {option_label}".strip()
             self.stats.errors.append(f"question {question_id}, {what}: {error}")
+
+
+def _strip_labels(text: str) -> str:
+    """The text without a leading prompt label ("Explanation:", "Revision:" ...), which small teachers copy from the
+    question block they were shown."""
+    stripped = text.lstrip()
+    while label := next((label for label in ANSWER_LABELS if stripped.startswith(label)), None):
+        stripped = stripped[len(label) :].lstrip()
+    return stripped if stripped != text.lstrip() else text
 
 
 def _strip_prefix(text: str, prefix: str) -> str:

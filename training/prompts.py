@@ -44,6 +44,7 @@ CRITIQUE_REQUEST_LABEL = "Critique request:"
 CRITIQUE_LABEL = "Critique:"
 REVISION_REQUEST_LABEL = "Revision request:"
 REVISION_LABEL = "Revision:"
+ANSWER_LABELS = (EXPLANATION_LABEL, CRITIQUE_LABEL, REVISION_LABEL)  # labels that name a teacher's answer
 
 # Defaults of the paper: how many worked examples each prompt shows.
 EXPLAIN_EXAMPLES = 7

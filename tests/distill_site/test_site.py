@@ -97,3 +97,10 @@ def test_debug_off_without_secret_key_refuses_to_start():
     )
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG=0" in result.stderr
+
+
+@pytest.mark.django_db
+def test_the_home_page_leads_to_the_admin_the_results_and_the_studies(client):
+    page = client.get("/").content.decode()
+    for url in ("/admin/", "/runs/results/", "/studies/", "/api/docs/"):
+        assert f'href="{url}"' in page, url

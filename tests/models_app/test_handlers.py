@@ -4,6 +4,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 
 from models_app import jobs, services
@@ -22,6 +23,7 @@ from tests.conftest import wait_for
 from tests.models_app.factories import (
     add_questions,
     make_dataset,
+    make_generation_run,
     make_teacher_data,
     make_trained_run,
     make_training_run,
@@ -145,6 +147,21 @@ def test_a_tiny_training_run_launched_from_the_admin_is_trained_by_a_celery_work
     assert Path(best.path).is_dir() and best.path == run.best_checkpoint
     assert Path(run.final_checkpoint).is_dir()
 
+    # The teacher also explained the options of the test questions: the counterfactual probe uses them.
+    options = make_generation_run(
+        dataset=dataset,
+        teacher=teacher_data.teacher,
+        split="validation",
+        method="recorded",
+        status="succeeded",
+    )
+    TeacherOutput.objects.bulk_create(
+        TeacherOutput(
+            generation_run=options, question=q, kind="option_explanation", option_label=label, text=text
+        )
+        for q in dataset.questions.filter(split="validation")
+        for label, text in zip("ABCDE", q.choices, strict=True)
+    )
     response = staff_client.post(
         "/admin/models_app/inferencerun/add/",
         {
@@ -168,6 +185,8 @@ def test_a_tiny_training_run_launched_from_the_admin_is_trained_by_a_celery_work
     assert Prediction.objects.filter(inference_run=inference).count() == 3
     assert inference.metrics["questions"] == 3 and 0 <= inference.metrics["accuracy"] <= 1
     assert inference.metrics["mode"] == "predict_explain"
+    assert inference.metrics["counterfactual_probes"] == 3
+    assert 0 <= inference.metrics["counterfactual_flip_rate"] <= 1
     csv = b"".join(staff_client.get(f"/runs/inference/{inference.pk}/predictions.csv").streaming_content)
     assert csv.count(b"\n") == 4
 
@@ -227,3 +246,20 @@ def test_a_run_that_is_running_already_is_not_started_twice(dataset):
     with pytest.raises(ValueError, match="running already"):
         services.run_in_process(run=run)
     assert Run.objects.get(pk=run.pk).status == Run.Status.RUNNING
+
+
+def test_an_empty_teacher_output_is_refused_before_launch_unless_the_run_skips_those_questions(dataset):
+    teacher_data = make_teacher_data(dataset)
+    TeacherOutput.objects.filter(question__external_id="q1", kind="revised_explanation").update(text=" ")
+    settings = dict(dataset=dataset, student="random:t5-tiny", method="multitask", data_variant="revised")
+    with pytest.raises(ValidationError, match=r"lack it \(or it is empty\) for 1 of 6 \(e.g. q1\)"):
+        services.create_run(run=TrainingRun(**settings, hyperparameters=TINY), generation_runs=[teacher_data])
+
+    run = services.create_run(
+        run=TrainingRun(**settings, hyperparameters=TINY | {"missing_teacher": "skip"}),
+        generation_runs=[teacher_data],
+        launch=False,
+    )
+    assert services.run_in_process(run=run) == Run.Status.SUCCEEDED
+    run.refresh_from_db()
+    assert "left out 1 question(s) without the teacher data they need (q1" in run.log_tail

@@ -215,3 +215,24 @@ def test_transformers_teacher_generates_traced_explanations(tiny_lm_dir, sample_
         )
     ] == [r.text for r in records]
     assert again._model is None
+
+
+def test_a_prompt_label_the_teacher_copies_is_not_part_of_the_output(sample_questions):
+    def reply(body):
+        query = body["messages"][-1]["content"]
+        answer = re.search(r"The answer is \(\w\) [^\n]*\.", query).group(0)
+        if body["messages"][0]["content"] == REVISION_INSTRUCTION:  # repeats the forced start, then a label
+            return f"{answer} Explanation: A cupboard holds cups."
+        if body["messages"][0]["content"] == CRITIQUE_INSTRUCTION:
+            return "Critique: It is too short."
+        return "Explanation:  Cups are kept in a cupboard."
+
+    with OpenAIServer(reply=reply) as server:
+        records = run(
+            Generation(sample_questions[:1], http_teacher(server), GenerationConfig("critique_revise"))
+        )
+    assert {r.kind: r.text for r in records} == {
+        "explanation": "Cups are kept in a cupboard.",
+        "critique": "It is too short.",
+        "revised_explanation": "A cupboard holds cups.",
+    }
