@@ -104,6 +104,10 @@ def test_with_a_live_teacher_it_first_queues_the_teacher_generation_and_waits_fo
         ((), "say which teacher writes the explanations"),
         (("--teacher", RECORDED, "--set", "max_stepz=3"), "unknown hyperparameter 'max_stepz'"),
         (
+            ("--teacher", RECORDED, "--set", "score_unmatched_answers=1"),
+            "score_unmatched_answers must be true or false, got 1",
+        ),
+        (
             ("--teacher", RECORDED, "--methods", "multitask"),
             "the study needs students trained for counterfactual",
         ),
