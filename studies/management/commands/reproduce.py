@@ -13,7 +13,7 @@ from itertools import product
 from django.core.management.base import BaseCommand, CommandError
 
 from models_app.models import DataVariant, TrainingMethod
-from models_app.pipeline import HUB, Plan, QueueRunner, advance
+from studies.pipeline import HUB, Plan, QueueRunner, advance
 
 from ._pipeline_options import add_data_and_teacher_options, pipeline_errors, teacher_from_options
 

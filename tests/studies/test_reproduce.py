@@ -11,8 +11,8 @@ from django.core.management.base import CommandError
 
 from models_app.hyperparameters import TRAINING_DEFAULTS
 from models_app.models import Dataset, GenerationRun, InferenceRun, Question, Run, Teacher, TrainingRun
-from models_app.pipeline import DEMO_DATA, STUDY_CONDITIONS
 from studies.models import Study
+from studies.pipeline import DEMO_DATA, STUDY_CONDITIONS
 
 pytestmark = pytest.mark.django_db
 

@@ -8,11 +8,11 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from models_app.pipeline import DEMO_DATA, STUDY_CONDITIONS, ForegroundRunner, Plan, advance
+from models_app.management.commands.ensure_admin import credentials_file
+from studies.pipeline import DEMO_DATA, STUDY_CONDITIONS, ForegroundRunner, Plan, advance
 from training.students import RANDOM_PREFIX
 
 from ._pipeline_options import add_data_and_teacher_options, pipeline_errors, teacher_from_options
-from .ensure_admin import credentials_file
 
 DEMO_TEACHER = "transformers:smollm2"
 DEMO_STUDENT = "random:t5-tiny"

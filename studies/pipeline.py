@@ -20,15 +20,10 @@ from django.conf import settings
 from django.db import connection, transaction
 
 import training
-from studies import services as study_services
-from studies.models import Study
-from training.cqa import load_split, split_file, write_questions
-from training.teacher import TeacherSpec
-
-from . import services
-from .data_import import import_questions, import_teacher_outputs
-from .hyperparameters import normalize_hyperparameters
-from .models import (
+from models_app import services
+from models_app.data_import import import_questions, import_teacher_outputs
+from models_app.hyperparameters import normalize_hyperparameters
+from models_app.models import (
     Checkpoint,
     Dataset,
     DataVariant,
@@ -42,6 +37,11 @@ from .models import (
     TrainingMethod,
     TrainingRun,
 )
+from training.cqa import load_split, split_file, write_questions
+from training.teacher import TeacherSpec
+
+from . import services as study_services
+from .models import Study
 
 Echo = Callable[[str], None]
 

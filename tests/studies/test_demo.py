@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 
 from models_app.management.commands import ensure_admin
 from models_app.models import GenerationRun, InferenceRun, Run, TeacherOutput, TrainingRun
-from models_app.pipeline import STUDY_CONDITIONS
 from studies.models import Participant, Study
+from studies.pipeline import STUDY_CONDITIONS
 from tests.browser import chromium
 
 pytestmark = pytest.mark.django_db(transaction=True)

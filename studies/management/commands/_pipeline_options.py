@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from models_app.pipeline import HUB, PipelineError
+from studies.pipeline import HUB, PipelineError
 from studies.services import StudyDesignError
 from training.cqa import DataError
 from training.hub import HubUnavailableError
