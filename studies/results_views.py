@@ -12,6 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from distill_site.web import staff_only
+from models_app.hyperparameters import TRAINING_DEFAULTS
+from models_app.selectors import experiment_training_results
 
 from . import participation
 from .models import AnalysisReport, Study
@@ -59,8 +61,20 @@ def results(request, study_id: int):
         "tables": [name for name in shown.files if name.startswith("tables/")] if shown else [],
         "plots": [name for name in shown.files if name.startswith("plots/")] if shown else [],
         "refresh_seconds": REFRESH_SECONDS if state.active else None,
+        **_accuracy_context(study),
     }
     return render(request, "studies/staff/results.html", context)
+
+
+def _accuracy_context(study: Study) -> dict:
+    """The students behind the study's conditions, for the note on students that answer near chance."""
+    behind = [
+        condition.inference_run.training_run
+        for condition in study.conditions.select_related("inference_run__training_run")
+        if condition.inference_run_id is not None
+    ]
+    results = experiment_training_results(training_runs=behind)
+    return {"results": results, "chance_percent": 100 * results.chance, "paper_defaults": TRAINING_DEFAULTS}
 
 
 @staff_only

@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Celery worker on the configured broker, staff users, run factories."""
+"""Shared fixtures: a real Celery worker on the configured broker, staff users, a tiny causal LM teacher."""
 
 import time
 
@@ -91,3 +91,59 @@ def plain_client(client, django_user_model):
 @pytest.fixture
 def db_vendor():
     return connection.vendor
+
+
+# A chat template of the usual shape, for the tiny model (it has no pretrained one).
+TINY_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|{{ message['role'] }}|>\n{{ message['content'] }}</s>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_dir(tmp_path_factory):
+    """A randomly initialised 2-layer Llama with a byte-level BPE tokenizer trained on the prompts' own text."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    from training.prompts import EXPLAIN_INSTRUCTION
+    from training.worked_examples import WORKED_EXAMPLES
+
+    corpus = [EXPLAIN_INSTRUCTION] + [
+        " ".join([e.question, *e.choices, e.explanation, e.draft, e.critique, e.revision])
+        for e in WORKED_EXAMPLES
+    ]
+    specials = ["<pad>", "<s>", "</s>"]
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(
+        corpus,
+        trainers.BpeTrainer(
+            vocab_size=400, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        ),
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, pad_token="<pad>", bos_token="<s>", eos_token="</s>"
+    )
+    tokenizer.chat_template = TINY_CHAT_TEMPLATE
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=True,
+        initializer_range=1.0,
+    )
+    folder = tmp_path_factory.mktemp("tiny-lm")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

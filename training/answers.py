@@ -1,7 +1,8 @@
 """Map a student's answer text to one of the five options, recording which rule matched.
 
 Rules, in order: `exact` (the text of an option, ignoring case, spacing and end punctuation), `letter` (a, (a),
-A) ...), `closest` (the most similar option text, when similar enough), else `none`.
+A) ...), `closest` (the most similar option text, when similar enough), else `none`. Inference may then, when asked,
+score the options of an unmatched answer (`scored`, see `inference.score_targets`).
 """
 
 import re
@@ -10,7 +11,7 @@ from difflib import SequenceMatcher
 
 from .cqa import LABELS, Question
 
-RULES = ("exact", "letter", "closest", "none")
+RULES = ("exact", "letter", "closest", "none", "scored")
 DEFAULT_MIN_SIMILARITY = 0.6
 _LETTER = re.compile(r"^\(?([a-e])\)?$")
 

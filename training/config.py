@@ -78,6 +78,13 @@ class TrainConfig:
     inference_mode: str = field(
         default="", metadata=_help(f"one of {', '.join(INFERENCE_MODES)}; empty: the method's default")
     )
+    score_unmatched_answers: bool = field(
+        default=False,
+        metadata=_help(
+            "when a generated answer names no option, answer the option whose target the student finds likeliest "
+            "(off in the paper; tiny students that only echo training answers need it)"
+        ),
+    )
     # Divergence: a non-finite loss always stops the run; accuracy collapses when, once the best held-out
     # accuracy has reached `collapse_min_accuracy`, an evaluation falls below `collapse_ratio` × best.
     collapse_min_accuracy: float = 0.3

@@ -12,11 +12,11 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, GenerationConfig
 
-from .answers import match_option
+from .answers import AnswerMatch, match_option
 from .config import DEFAULT_INFERENCE_MODE, INFERENCE_MODES
 from .cqa import LABELS, Question
 from .examples import counterfactual_labels
-from .formats import read_output, task_input
+from .formats import read_output, task_input, task_target
 from .students import Student
 from .teacher_outputs import TeacherExplanations
 
@@ -61,6 +61,7 @@ class GenerationSettings:
     max_new_tokens: int = 300  # outputs with an explanation
     answer_max_new_tokens: int = 32  # answer-only outputs
     max_length: int = DEFAULT_MAX_LENGTH  # input tokens kept
+    score_unmatched_answers: bool = False  # see TrainConfig.score_unmatched_answers
 
 
 def generate_texts(
@@ -147,12 +148,31 @@ def predict_questions(
             settings=settings,
             progress=report(len(questions)),
         )
+    read = [read_output(answer_task, output) for output in answer_outputs]
+    matches = [match_option(answer, question) for (answer, _), question in zip(read, questions, strict=True)]
+    if settings.score_unmatched_answers:
+        unmatched = [i for i, match in enumerate(matches) if not match.label]
+        picks = score_targets(
+            model,
+            tokenizer,
+            [task_input(answer_task, questions[i]) for i in unmatched],
+            [
+                [
+                    task_target(answer_task, answer=choice, explanation=read[i][1])
+                    for choice in questions[i].choices
+                ]
+                for i in unmatched
+            ],
+            settings=settings,
+        )
+        for i, pick in zip(unmatched, picks, strict=True):
+            matches[i] = AnswerMatch(LABELS[pick], "scored")
     records = []
-    for question, output, explain_output in zip(questions, answer_outputs, explain_outputs, strict=True):
-        answer, explanation = read_output(answer_task, output)
+    for question, output, explain_output, (_, explanation), match in zip(
+        questions, answer_outputs, explain_outputs, read, matches, strict=True
+    ):
         if explain_output:
             explanation = read_output("explain", explain_output)[1]
-        match = match_option(answer, question)
         records.append(
             PredictionRecord(
                 question_id=question.id,
@@ -166,6 +186,43 @@ def predict_questions(
             )
         )
     return records
+
+
+def score_targets(
+    model, tokenizer, inputs: list[str], candidates: list[list[str]], *, settings: GenerationSettings
+) -> list[int]:
+    """For each input, the index of the candidate target the student finds likeliest (lowest mean token loss)."""
+    pairs = [(text, target) for text, targets in zip(inputs, candidates, strict=True) for target in targets]
+    losses: list[float] = []
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(pairs), settings.batch_size):
+                chunk = pairs[start : start + settings.batch_size]
+                batch = tokenizer(
+                    [text for text, _ in chunk],
+                    text_target=[target for _, target in chunk],
+                    truncation=True,
+                    max_length=settings.max_length,
+                    padding=True,
+                    return_tensors="pt",
+                ).to(model.device)
+                labels = batch.pop("labels")
+                labels[labels == tokenizer.pad_token_id] = -100
+                logits = model(**batch, labels=labels).logits
+                token_loss = torch.nn.functional.cross_entropy(
+                    logits.float().transpose(1, 2), labels, ignore_index=-100, reduction="none"
+                )
+                losses += (token_loss.sum(1) / (labels != -100).sum(1).clamp(min=1)).tolist()
+    finally:
+        model.train(was_training)
+    picks, offset = [], 0
+    for targets in candidates:
+        scores = losses[offset : offset + len(targets)]
+        picks.append(min(range(len(targets)), key=scores.__getitem__))
+        offset += len(targets)
+    return picks
 
 
 def probe_counterfactuals(
@@ -229,6 +286,7 @@ def settings_from_info(info: dict, **overrides) -> GenerationSettings:
             "answer_max_new_tokens", GenerationSettings.answer_max_new_tokens
         ),
         "max_length": config.get("max_length", DEFAULT_MAX_LENGTH),
+        "score_unmatched_answers": config.get("score_unmatched_answers", False),
     }
     return GenerationSettings(**(values | {k: v for k, v in overrides.items() if v is not None}))
 

@@ -11,8 +11,10 @@ Backends (`TeacherSpec.backend`):
 - `recorded`: outputs produced elsewhere, read from a JSONL file keyed by question id, `training.teacher_recorded`.
 """
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Protocol
 
 from .prompts import Prompt
@@ -141,6 +143,25 @@ class TeacherSpec:
 
     def to_json(self) -> dict:
         return {**asdict(self), "decoding": dict(self.decoding), "options": dict(self.options)}
+
+
+def parse_teacher(text: str, **refinements) -> TeacherSpec:
+    """A teacher spec from `BACKEND:MODEL` (transformers:smollm2, openai:llama3.1, recorded:teacher.jsonl) or a
+    JSON file holding one, refined by `refinements`: base_url, endpoint, api_key_env replace the spec's when
+    given; decoding and options are merged into the spec's."""
+    if text.endswith(".json") and Path(text).is_file():
+        values = json.loads(Path(text).read_text(encoding="utf-8"))
+    else:
+        backend, sep, model = text.partition(":")
+        if not sep:
+            raise ValueError(f"a teacher is BACKEND:MODEL or a JSON spec file, got {text!r}")
+        values = {"backend": backend, "model": model}
+    for name in ("base_url", "endpoint", "api_key_env"):
+        if refinements.get(name):
+            values[name] = refinements[name]
+    for name in ("decoding", "options"):
+        values[name] = {**values.get(name, {}), **(refinements.get(name) or {})}
+    return TeacherSpec(**values)
 
 
 def _options(spec: TeacherSpec, allowed: set[str]) -> dict:

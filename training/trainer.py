@@ -352,6 +352,7 @@ def train(
             max_new_tokens=config.max_new_tokens,
             answer_max_new_tokens=config.answer_max_new_tokens,
             max_length=config.max_length,
+            score_unmatched_answers=config.score_unmatched_answers,
         ),
     )
     trainer.remove_callback(PrinterCallback)  # losses reach the caller through `progress` and the history

@@ -85,6 +85,14 @@ def test_storing_teacher_outputs_is_idempotent_and_skips_what_is_stored():
     }
 
 
+def test_a_nul_character_a_model_wrote_is_stored_as_the_replacement_character():
+    run = make_generation_run(dataset=make_dataset(n_questions=1))
+    records.store_teacher_outputs(
+        generation_run=run, outputs=[OutputRecord(id="q0", kind="explanation", text="a\x00b", prompt="p\x00")]
+    )
+    assert TeacherOutput.objects.values_list("text", "prompt").get() == ("a\ufffdb", "p\ufffd")
+
+
 def test_teacher_outputs_of_unknown_questions_are_refused_whole():
     run = make_generation_run(dataset=make_dataset(n_questions=1))
     with pytest.raises(ValueError, match="not in dataset tiny-cqa: q7"):

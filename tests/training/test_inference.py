@@ -1,10 +1,20 @@
 """Inference with a trained student: batched greedy answers mapped to options, explanations, probes."""
 
+from dataclasses import replace
+
 import pytest
 
 from training.evaluation import evaluate
 from training.formats import task_input
-from training.inference import GenerationSettings, generate_texts, load_checkpoint, predict
+from training.inference import (
+    GenerationSettings,
+    generate_texts,
+    load_checkpoint,
+    predict,
+    predict_questions,
+    score_targets,
+    settings_from_info,
+)
 
 
 def test_predictions_answer_explain_and_follow_the_question_order(trained_multitask):
@@ -86,3 +96,37 @@ def test_a_resumed_evaluation_predicts_only_the_rest_and_scores_them_all(
     assert [p.question_id for batch in handed for p in batch] == [validation_questions[2].id]
     assert [p.question_id for p in resumed.predictions] == [q.id for q in reversed(validation_questions)]
     assert resumed.metrics["accuracy"] == first.metrics["accuracy"]
+
+
+def test_scoring_finds_the_target_the_student_was_trained_to_write(trained_multitask):
+    result, handful = trained_multitask
+    student, _ = load_checkpoint(result.best_checkpoint)
+    inputs = [task_input("predict", q) for q in handful]
+    # Each question's candidates: every option's answer target, in a rotated order so the right one moves.
+    candidates = [
+        [f"The answer is {q.choices[(q.answer_index + shift) % 5]}" for shift in range(5)][::-1]
+        for q in handful
+    ]
+    picks = score_targets(student.model, student.tokenizer, inputs, candidates, settings=GenerationSettings())
+    assert [c[p] for c, p in zip(candidates, picks, strict=True)] == [
+        f"The answer is {q.answer_text}" for q in handful
+    ]
+
+
+def test_an_answer_that_names_no_option_is_scored_only_when_asked(trained_multitask):
+    result, handful = trained_multitask
+    student, info = load_checkpoint(result.best_checkpoint)
+    # The student answers with the texts it learned; none of these options is one of them.
+    strange = [
+        replace(q, id=f"{q.id}-new", choices=tuple(f"zq{i} {q.id}" for i in range(5))) for q in handful
+    ]
+
+    def run(score: bool):
+        settings = settings_from_info(info, score_unmatched_answers=score)
+        return predict_questions(student.model, student.tokenizer, strange, mode="predict", settings=settings)
+
+    assert {(r.predicted_label, r.parse_rule) for r in run(False)} == {("", "none")}
+    scored = run(True)
+    assert all(
+        r.predicted_label in "ABCDE" and r.predicted_label and r.parse_rule == "scored" for r in scored
+    )

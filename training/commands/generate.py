@@ -19,7 +19,7 @@ from ..cqa import SPLITS, DataError, load_split
 from ..generation import METHODS, Generation, GenerationConfig
 from ..prompts import CRITIQUE_EXAMPLES, EXPLAIN_EXAMPLES, REVISION_EXAMPLES
 from ..response_cache import ResponseCache
-from ..teacher import BACKENDS, ENDPOINTS, TeacherError, TeacherSpec, build_teacher
+from ..teacher import BACKENDS, ENDPOINTS, TeacherError, TeacherSpec, build_teacher, parse_teacher
 from ..teacher_outputs import read_teacher_file, write_outputs
 from ..user_cache import default_cache_dir
 
@@ -90,19 +90,14 @@ def _key_values(pairs: list[str], flag: str) -> dict:
 
 def teacher_spec(args: argparse.Namespace) -> TeacherSpec:
     """The teacher spec from --teacher (BACKEND:MODEL or a JSON file) and the flags that refine it."""
-    if args.teacher.endswith(".json") and Path(args.teacher).is_file():
-        fields = json.loads(Path(args.teacher).read_text(encoding="utf-8"))
-    else:
-        backend, sep, model = args.teacher.partition(":")
-        if not sep:
-            raise ValueError(f"--teacher expects BACKEND:MODEL or a JSON spec file, got {args.teacher!r}")
-        fields = {"backend": backend, "model": model}
-    for flag, name in (("base_url", "base_url"), ("endpoint", "endpoint"), ("api_key_env", "api_key_env")):
-        if getattr(args, flag):
-            fields[name] = getattr(args, flag)
-    fields["decoding"] = {**fields.get("decoding", {}), **_key_values(args.decoding, "--decoding")}
-    fields["options"] = {**fields.get("options", {}), **_key_values(args.teacher_option, "--teacher-option")}
-    return TeacherSpec(**fields)
+    return parse_teacher(
+        args.teacher,
+        base_url=args.base_url,
+        endpoint=args.endpoint,
+        api_key_env=args.api_key_env,
+        decoding=_key_values(args.decoding, "--decoding"),
+        options=_key_values(args.teacher_option, "--teacher-option"),
+    )
 
 
 def drop_torn_tail(path: Path) -> int:

@@ -1,9 +1,14 @@
 import secrets
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from distill_site.settings import VAR_DIR
+
+
+def credentials_file() -> Path:
+    return VAR_DIR / "admin_credentials.txt"
 
 
 class Command(BaseCommand):
@@ -14,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, username, **options):
         User = get_user_model()
-        credentials = VAR_DIR / "admin_credentials.txt"
+        credentials = credentials_file()
         if User.objects.filter(username=username).exists():
             where = f" (see {credentials})" if credentials.exists() else ""
             self.stdout.write(
@@ -23,7 +28,7 @@ class Command(BaseCommand):
             return
         password = secrets.token_urlsafe(12)
         User.objects.create_superuser(username=username, email="", password=password)
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        credentials.parent.mkdir(parents=True, exist_ok=True)
         credentials.write_text(f"username: {username}\npassword: {password}\n")
         credentials.chmod(0o600)
         self.stdout.write(

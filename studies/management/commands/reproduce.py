@@ -1,0 +1,118 @@
+"""`manage.py reproduce`: the paper's experiment on the attached Celery workers, and the study after it.
+
+Students × methods × data variants × seeds with the paper's hyperparameters, then inference on the validation
+split and a study over the four conditions. Each run of the command launches what can be launched now and says
+what it waits for; run it again (or pass --wait) to go on once the workers are done.
+"""
+
+import json
+import time
+from collections import Counter
+from itertools import product
+
+from django.core.management.base import BaseCommand, CommandError
+
+from models_app.models import DataVariant, TrainingMethod
+from studies.pipeline import HUB, Plan, QueueRunner, advance
+
+from ._pipeline_options import add_data_and_teacher_options, pipeline_errors, teacher_from_options
+
+PAPER_STUDENTS = ("google/t5-v1_1-base", "google/t5-v1_1-large")
+PAPER_METHODS = (
+    TrainingMethod.MULTITASK,
+    TrainingMethod.COUNTERFACTUAL,
+    TrainingMethod.MULTITASK_COUNTERFACTUAL,
+)
+PAPER_VARIANTS = (DataVariant.UNREVISED, DataVariant.REVISED)
+PAPER_SEEDS = tuple(range(6))
+
+
+class Command(BaseCommand):
+    help = (
+        "Launch the paper's grid (students × methods × data variants × seeds, the paper's hyperparameters) on the "
+        "attached workers, then inference and a study over the four conditions; rerun it, or pass --wait, to go on."
+    )
+
+    def add_arguments(self, parser):
+        add_data_and_teacher_options(parser, default_data=HUB, default_teacher="")
+        parser.add_argument("--students", nargs="+", default=list(PAPER_STUDENTS))
+        parser.add_argument(
+            "--methods", nargs="+", default=list(PAPER_METHODS), choices=TrainingMethod.values
+        )
+        parser.add_argument("--variants", nargs="+", default=list(PAPER_VARIANTS), choices=DataVariant.values)
+        parser.add_argument("--seeds", nargs="+", type=int, default=list(PAPER_SEEDS))
+        parser.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            dest="overrides",
+            help="override one of the paper's hyperparameters, e.g. --set max_steps=100",
+        )
+        parser.add_argument(
+            "--study-student",
+            default="",
+            help="whose explanations the study shows (default: the last student)",
+        )
+        parser.add_argument(
+            "--study-seed", type=int, help="which seed's students the study shows (default: the first)"
+        )
+        parser.add_argument("--wait", action="store_true", help="follow the runs until the study is open")
+        parser.add_argument("--poll", type=float, default=30.0, help="seconds between checks with --wait")
+
+    def handle(self, *args, wait, poll, **options):
+        if not options["teacher"]:
+            raise CommandError(
+                "say which teacher writes the explanations: --teacher openai:MODEL --base-url http://HOST:8000/v1 "
+                "(vLLM, Ollama), --teacher recorded:FILE, or --teacher transformers:MODEL"
+            )
+        with pipeline_errors():
+            plan = Plan(
+                data=options["data"],
+                teacher=teacher_from_options(options),
+                students=tuple(dict.fromkeys(options["students"])),
+                cells=tuple(product(dict.fromkeys(options["methods"]), dict.fromkeys(options["variants"]))),
+                seeds=tuple(dict.fromkeys(options["seeds"])),
+                hyperparameters=_overrides(options["overrides"]),
+                limit=options["limit"],
+                study_title="Explanations of distilled students",
+                study_student=options["study_student"],
+                study_seed=options["study_seed"],
+            )
+            outcome = advance(plan=plan, runner=QueueRunner(), echo=self.stdout.write)
+            while wait and not outcome.finished and outcome.waiting:
+                self.stdout.write(f"waiting for {_summary(outcome.waiting)}; next check in {poll:g} s")
+                time.sleep(poll)
+                # While following, a run that fails stops the command instead of being relaunched forever.
+                outcome = advance(
+                    plan=plan, runner=QueueRunner(relaunch_failed=False), echo=lambda line: None
+                )
+        if outcome.finished:
+            study = outcome.study
+            self.stdout.write(
+                self.style.SUCCESS(f"Study #{study.pk} is open: entry link /s/{study.entry_token}/")
+                + f" (results: /studies/{study.pk}/results/, students: /runs/results/)"
+            )
+        else:
+            self.stdout.write(
+                f"Waiting for {_summary(outcome.waiting) or 'nothing'}. Run this command again once they finish "
+                "(or pass --wait) to go on."
+            )
+
+
+def _overrides(pairs: list[str]) -> dict:
+    values = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            raise CommandError(f"--set expects NAME=VALUE, got {pair!r}")
+        try:
+            values[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            raise CommandError(f"--set {name}: {raw!r} is not a number") from None
+    return values
+
+
+def _summary(runs) -> str:
+    counts = Counter((run.kind, run.status) for run in runs)
+    return ", ".join(f"{n} {kind} run(s) {status}" for (kind, status), n in sorted(counts.items()))
