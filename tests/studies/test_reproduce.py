@@ -112,6 +112,11 @@ def test_with_a_live_teacher_it_first_queues_the_teacher_generation_and_waits_fo
             "the study needs students trained for counterfactual",
         ),
         (("--teacher", "smollm2"), "a teacher is BACKEND:MODEL or a JSON spec file"),
+        (("--teacher", RECORDED, "--set", "max_steps"), "--set expects NAME=VALUE, got 'max_steps'"),
+        (
+            ("--teacher", RECORDED, "--set", "missing_teacher=ignore"),
+            "missing_teacher must be one of error, skip",
+        ),
     ],
 )
 def test_bad_options_are_refused_with_a_reason(args, message):
@@ -173,3 +178,8 @@ def test_with_wait_it_follows_the_workers_until_the_study_is_open(
         f"{method}/{variant}" for method, variant in STUDY_CONDITIONS
     ]
     assert f"Study #{study.pk} is open: entry link /s/{study.entry_token}/" in out.getvalue()
+
+
+def test_a_word_valued_setting_is_taken_as_the_word():
+    tiny_grid("--set", "max_steps=20", "--set", "missing_teacher=skip")
+    assert {run.hyperparameters["missing_teacher"] for run in TrainingRun.objects.all()} == {"skip"}

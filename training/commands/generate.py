@@ -10,13 +10,13 @@ no teacher call.
 
 import argparse
 import fcntl
-import json
 import logging
 import sys
 from pathlib import Path
 
 from ..cqa import SPLITS, DataError, load_split
 from ..generation import METHODS, Generation, GenerationConfig
+from ..key_values import parse_key_values
 from ..prompts import CRITIQUE_EXAMPLES, EXPLAIN_EXAMPLES, REVISION_EXAMPLES
 from ..response_cache import ResponseCache
 from ..teacher import BACKENDS, ENDPOINTS, TeacherError, TeacherSpec, build_teacher, parse_teacher
@@ -75,19 +75,6 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def _key_values(pairs: list[str], flag: str) -> dict:
-    values = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"{flag} expects KEY=VALUE, got {pair!r}")
-        try:
-            values[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            values[key] = raw
-    return values
-
-
 def teacher_spec(args: argparse.Namespace) -> TeacherSpec:
     """The teacher spec from --teacher (BACKEND:MODEL or a JSON file) and the flags that refine it."""
     return parse_teacher(
@@ -95,8 +82,8 @@ def teacher_spec(args: argparse.Namespace) -> TeacherSpec:
         base_url=args.base_url,
         endpoint=args.endpoint,
         api_key_env=args.api_key_env,
-        decoding=_key_values(args.decoding, "--decoding"),
-        options=_key_values(args.teacher_option, "--teacher-option"),
+        decoding=parse_key_values(args.decoding, "--decoding"),
+        options=parse_key_values(args.teacher_option, "--teacher-option"),
     )
 
 

@@ -5,7 +5,6 @@ split and a study over the four conditions. Each run of the command launches wha
 what it waits for; run it again (or pass --wait) to go on once the workers are done.
 """
 
-import json
 import time
 from collections import Counter
 from itertools import product
@@ -14,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from models_app.models import DataVariant, TrainingMethod
 from studies.pipeline import HUB, Plan, QueueRunner, advance
+from training.key_values import parse_key_values
 
 from ._pipeline_options import add_data_and_teacher_options, pipeline_errors, teacher_from_options
 
@@ -101,16 +101,10 @@ class Command(BaseCommand):
 
 
 def _overrides(pairs: list[str]) -> dict:
-    values = {}
-    for pair in pairs:
-        name, sep, raw = pair.partition("=")
-        if not sep or not name:
-            raise CommandError(f"--set expects NAME=VALUE, got {pair!r}")
-        try:
-            values[name] = json.loads(raw)
-        except json.JSONDecodeError:
-            raise CommandError(f"--set {name}: {raw!r} is not a number") from None
-    return values
+    try:
+        return parse_key_values(pairs, "--set")
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _summary(runs) -> str:
