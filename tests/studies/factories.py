@@ -92,14 +92,17 @@ def make_open_study(n_questions: int = 24, item_count: int = 16, **options) -> S
     return services.open_study(study=study)
 
 
-BETTER = "multitask_counterfactual/revised"  # rated a point higher by the simulated participants of make_rated_study
+BETTER = "multitask_counterfactual/revised"  # rated 1.5 points higher by the simulated participants of make_rated_study
 
 
 def make_rated_study(participants: int = 6, **options) -> Study:
-    """An open study with two scales (quick to analyse), filled with simulated participants (test responses)."""
+    """An open study with two scales (quick to analyse), filled with simulated participants (test responses).
+
+    BETTER is rated 1.5 points above the others: with 6 participants every test finds it, whichever items the
+    participants' own random draws give them (1 point was missed in about 1 run of 6)."""
     study = make_open_study(scales=DEFAULT_SCALES[:2], **options)
     services.fill_with_test_responses(
-        study=study, participants=participants, seed=3, condition_means={BETTER: 4.0}
+        study=study, participants=participants, seed=3, condition_means={BETTER: 4.5}
     )
     return study
 
