@@ -295,7 +295,7 @@ class TeacherAdmin(admin.ModelAdmin):
 @admin.register(GenerationRun)
 class GenerationRunAdmin(ImportViewMixin, RunFormAdminMixin, admin.ModelAdmin):
     form = GenerationRunForm
-    settings_fields = ("teacher", "dataset", "split", "method", "seed")
+    settings_fields = GenerationRun.SETTINGS_FIELDS
     result_fields = ("outputs_link",)
     list_display = (
         "__str__",
@@ -421,15 +421,7 @@ class CheckpointInline(admin.TabularInline):
 @admin.register(TrainingRun)
 class TrainingRunAdmin(RunFormAdminMixin, admin.ModelAdmin):
     form = TrainingRunForm
-    settings_fields = (
-        "dataset",
-        "student",
-        "method",
-        "data_variant",
-        "seed",
-        "generation_runs",
-        "hyperparameters",
-    )
+    settings_fields = TrainingRun.SETTINGS_FIELDS
     result_fields = (
         "eval_accuracy",
         "best_checkpoint",
@@ -472,7 +464,7 @@ class TrainingRunAdmin(RunFormAdminMixin, admin.ModelAdmin):
 @admin.register(InferenceRun)
 class InferenceRunAdmin(RunFormAdminMixin, admin.ModelAdmin):
     form = InferenceRunForm
-    settings_fields = ("training_run", "checkpoint_role", "dataset", "split")
+    settings_fields = InferenceRun.SETTINGS_FIELDS
     result_fields = ("metrics", "predictions_links")
     list_display = (
         "__str__",

@@ -83,7 +83,7 @@ class GenerationRunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = GenerationRun
-        fields = [*RUN_FIELDS, "teacher", "dataset", "split", "method", "seed", "launch"]
+        fields = [*RUN_FIELDS, *GenerationRun.SETTINGS_FIELDS, "launch"]
         read_only_fields = RUN_READ_ONLY
         extra_kwargs = {
             "method": {"help_text": "`recorded` runs are made by importing a file, not launched."}
@@ -136,18 +136,7 @@ class TrainingRunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TrainingRun
-        fields = [
-            *RUN_FIELDS,
-            "dataset",
-            "student",
-            "method",
-            "data_variant",
-            "seed",
-            "generation_runs",
-            "hyperparameters",
-            *TRAINING_RESULT_FIELDS,
-            "launch",
-        ]
+        fields = [*RUN_FIELDS, *TrainingRun.SETTINGS_FIELDS, *TRAINING_RESULT_FIELDS, "launch"]
         read_only_fields = [*RUN_READ_ONLY, *TRAINING_RESULT_FIELDS]
 
     def validate(self, attrs):
@@ -207,10 +196,7 @@ class InferenceRunSerializer(serializers.ModelSerializer):
         model = InferenceRun
         fields = [
             *RUN_FIELDS,
-            "training_run",
-            "checkpoint_role",
-            "dataset",
-            "split",
+            *InferenceRun.SETTINGS_FIELDS,
             "metrics",
             "n_predictions",
             "accuracy",

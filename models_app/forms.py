@@ -52,7 +52,7 @@ class GenerationRunForm(forms.ModelForm):
 
     class Meta:
         model = GenerationRun
-        fields = ["name", "teacher", "dataset", "split", "method", "seed"]
+        fields = ["name", *GenerationRun.SETTINGS_FIELDS]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -85,16 +85,7 @@ class TrainingRunForm(forms.ModelForm):
 
     class Meta:
         model = TrainingRun
-        fields = [
-            "name",
-            "dataset",
-            "student",
-            "method",
-            "data_variant",
-            "seed",
-            "generation_runs",
-            "hyperparameters",
-        ]
+        fields = ["name", *TrainingRun.SETTINGS_FIELDS]
         help_texts = {
             "generation_runs": "Succeeded generation runs on the train questions; together they must hold the "
             "explanations the method and data variant need (option explanations too for counterfactual methods).",
@@ -128,7 +119,7 @@ class InferenceRunForm(forms.ModelForm):
 
     class Meta:
         model = InferenceRun
-        fields = ["name", "training_run", "checkpoint_role", "dataset", "split"]
+        fields = ["name", *InferenceRun.SETTINGS_FIELDS]
         help_texts = {"dataset": "Leave empty for the training run's dataset."}
 
     def __init__(self, *args, **kwargs):

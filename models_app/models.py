@@ -169,6 +169,7 @@ class Run(models.Model):
         ]
 
     KIND = ""  # set by each kind of run
+    SETTINGS_FIELDS: tuple[str, ...] = ()  # what a researcher sets (admin form, API), in the order shown
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} {self.name}".strip()
@@ -207,6 +208,7 @@ class GenerationRun(Run):
     Method = GenerationMethod
     # A recorded run is made by importing a file, never launched.
     LAUNCHABLE_METHODS = (Method.EXPLAIN, Method.CRITIQUE_REVISE, Method.OPTION_EXPLANATIONS)
+    SETTINGS_FIELDS = ("teacher", "dataset", "split", "method", "seed")
 
     teacher = models.ForeignKey(Teacher, on_delete=models.PROTECT, related_name="generation_runs")
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="generation_runs")
@@ -285,6 +287,15 @@ class TrainingRun(Run):
     KIND = Run.Kind.TRAINING
     Method = TrainingMethod
     DataVariant = DataVariant
+    SETTINGS_FIELDS = (
+        "dataset",
+        "student",
+        "method",
+        "data_variant",
+        "seed",
+        "generation_runs",
+        "hyperparameters",
+    )
 
     student = models.CharField(max_length=300, help_text="Hub id, local path, or named tiny config.")
     method = models.CharField(max_length=30, choices=Method.choices)
@@ -345,6 +356,7 @@ class Checkpoint(models.Model):
 
 class InferenceRun(Run):
     KIND = Run.Kind.INFERENCE
+    SETTINGS_FIELDS = ("training_run", "checkpoint_role", "dataset", "split")
 
     training_run = models.ForeignKey(TrainingRun, on_delete=models.PROTECT, related_name="inference_runs")
     checkpoint_role = models.CharField(
