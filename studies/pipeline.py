@@ -291,30 +291,18 @@ def ensure_teacher_outputs(*, plan: Plan, dataset: Dataset, runner, echo: Echo) 
     teacher = _teacher_row(plan.teacher)
     runs = []
     for method in TEACHER_METHODS:
-        run = (
-            GenerationRun.objects.filter(
-                teacher=teacher,
-                dataset=dataset,
-                split=Question.Split.TRAIN,
-                method=method,
-                seed=GENERATION_SEED,
-                config=plan.generation_config,
-            )
-            .order_by("-pk")
-            .first()
-        )
+        wanted = {
+            "teacher": teacher,
+            "dataset": dataset,
+            "split": Question.Split.TRAIN,
+            "method": method,
+            "seed": GENERATION_SEED,
+            "config": plan.generation_config,
+        }
+        run = GenerationRun.objects.filter(**wanted).order_by("-pk").first()
         if run is None:
             run = services.create_run(
-                run=GenerationRun(
-                    name=f"{method} by {teacher.name} on {dataset}",
-                    teacher=teacher,
-                    dataset=dataset,
-                    split=Question.Split.TRAIN,
-                    method=method,
-                    seed=GENERATION_SEED,
-                    config=plan.generation_config,
-                ),
-                launch=False,
+                run=GenerationRun(name=f"{method} by {teacher.name} on {dataset}", **wanted), launch=False
             )
         runs.append(run)
     done = [_settle(run, runner, echo, "teacher outputs") for run in runs]
@@ -402,27 +390,18 @@ def ensure_inference(
     """Predictions of each trained student's best checkpoint on the validation split; returns the succeeded runs."""
     succeeded = []
     for training_run in training_runs:
-        run = (
-            InferenceRun.objects.filter(
-                training_run=training_run,
-                checkpoint_role=Checkpoint.Role.BEST,
-                dataset=dataset,
-                split=Question.Split.VALIDATION,
-            )
-            .order_by("-pk")
-            .first()
-        )
+        wanted = {
+            "training_run": training_run,
+            "checkpoint_role": Checkpoint.Role.BEST,
+            "dataset": dataset,
+            "split": Question.Split.VALIDATION,
+        }
+        run = InferenceRun.objects.filter(**wanted).order_by("-pk").first()
         if run is None:
-            run = services.create_run(
-                run=InferenceRun(
-                    name=f"{training_run.student} {training_run.condition_name} seed {training_run.seed} on validation",
-                    training_run=training_run,
-                    checkpoint_role=Checkpoint.Role.BEST,
-                    dataset=dataset,
-                    split=Question.Split.VALIDATION,
-                ),
-                launch=False,
+            name = (
+                f"{training_run.student} {training_run.condition_name} seed {training_run.seed} on validation"
             )
+            run = services.create_run(run=InferenceRun(name=name, **wanted), launch=False)
         if _settle(run, runner, echo, "inference"):
             run.refresh_from_db()
             total = run.predictions.count()
