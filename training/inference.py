@@ -42,6 +42,22 @@ class PredictionRecord:
     def from_json(cls, obj: dict) -> "PredictionRecord":
         return cls(**obj)
 
+    @classmethod
+    def of_answer(
+        cls, question: Question, match: AnswerMatch, *, explanation: str, raw_output: str, mode: str
+    ) -> "PredictionRecord":
+        """The prediction of `question` whose answer text matched as `match`, judged against the gold answer."""
+        return cls(
+            question_id=question.id,
+            predicted_label=match.label,
+            predicted_text=question.choices[LABELS.index(match.label)] if match.label else "",
+            correct=match.label == question.answer_key,
+            explanation=explanation,
+            raw_output=raw_output,
+            parse_rule=match.rule,
+            mode=mode,
+        )
+
 
 @dataclass(frozen=True)
 class CounterfactualProbe:
@@ -174,16 +190,7 @@ def predict_questions(
         if explain_output:
             explanation = read_output("explain", explain_output)[1]
         records.append(
-            PredictionRecord(
-                question_id=question.id,
-                predicted_label=match.label,
-                predicted_text=question.choices[LABELS.index(match.label)] if match.label else "",
-                correct=match.label == question.answer_key,
-                explanation=explanation,
-                raw_output=output,
-                parse_rule=match.rule,
-                mode=mode,
-            )
+            PredictionRecord.of_answer(question, match, explanation=explanation, raw_output=output, mode=mode)
         )
     return records
 

@@ -10,7 +10,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from .answers import match_option
-from .cqa import LABELS, DataError, Problem, Question, read_jsonl
+from .cqa import DataError, Problem, Question, read_jsonl
 from .inference import PredictionRecord
 
 RECORDED_MODE = "recorded"
@@ -47,14 +47,11 @@ def read_predictions(path: str | Path, questions: Mapping[str, Question]) -> lis
         elif isinstance(obj.get("predicted_answer"), str):
             match = match_option(obj["predicted_answer"], question)
             records.append(
-                PredictionRecord(
-                    question_id=question.id,
-                    predicted_label=match.label,
-                    predicted_text=question.choices[LABELS.index(match.label)] if match.label else "",
-                    correct=match.label == question.answer_key,
+                PredictionRecord.of_answer(
+                    question,
+                    match,
                     explanation=(obj.get("explanation") or "").strip(),
                     raw_output=obj["predicted_answer"],
-                    parse_rule=match.rule,
                     mode=RECORDED_MODE,
                 )
             )
