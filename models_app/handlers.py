@@ -31,14 +31,7 @@ def teacher_spec(teacher: Teacher):
 
     try:
         Decoding.from_dict(teacher.decoding)
-        return TeacherSpec(
-            backend=teacher.backend,
-            model=teacher.model,
-            base_url=teacher.base_url,
-            endpoint=teacher.endpoint,
-            api_key_env=teacher.api_key_env,
-            decoding=teacher.decoding,
-        )
+        return TeacherSpec(**{name: getattr(teacher, name) for name in Teacher.SPEC_FIELDS})
     except (TypeError, ValueError) as exc:
         raise JobFailed(
             f"teacher {teacher.name!r} is not usable: {exc}. Fix it in the admin (Teachers)."

@@ -74,6 +74,8 @@ class TeacherEndpoint(models.TextChoices):
 class Teacher(models.Model):
     Backend = TeacherBackend
     Endpoint = TeacherEndpoint
+    # The fields that are the library's TeacherSpec of the same name (what determines the outputs).
+    SPEC_FIELDS = ("backend", "model", "base_url", "endpoint", "api_key_env", "decoding")
 
     name = models.CharField(max_length=200, unique=True)
     backend = models.CharField(max_length=20, choices=Backend.choices)

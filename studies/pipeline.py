@@ -337,14 +337,7 @@ def _recorded_outputs(*, spec: TeacherSpec, dataset: Dataset, echo: Echo) -> Gen
 
 
 def _teacher_row(spec: TeacherSpec) -> Teacher:
-    values = {
-        "backend": spec.backend,
-        "model": spec.model,
-        "base_url": spec.base_url,
-        "endpoint": spec.endpoint,
-        "api_key_env": spec.api_key_env,
-        "decoding": dict(spec.decoding),
-    }
+    values = {name: getattr(spec, name) for name in Teacher.SPEC_FIELDS} | {"decoding": dict(spec.decoding)}
     teacher, created = Teacher.objects.get_or_create(name=teacher_name(spec), defaults=values)
     differs = {key: getattr(teacher, key) for key, value in values.items() if getattr(teacher, key) != value}
     if differs:
