@@ -24,17 +24,20 @@ def data_dir(tmp_path, sample_questions):
     return tmp_path / "data"
 
 
+def command(data_dir, out, *extra) -> list[str]:
+    """`generate` on the validation split into `out`; `extra` names the teacher and method."""
+    return ["generate", "--data", str(data_dir), "--split", "validation", "--out", str(out), *extra]
+
+
 def generate_args(data_dir, out, server, *extra) -> list[str]:
-    return [
-        "generate",
-        "--data", str(data_dir),
-        "--split", "validation",
+    return command(
+        data_dir,
+        out,
         "--teacher", "openai:test-model",
         "--base-url", server.url,
         "--teacher-option", "backoff_s=0.01",
-        "--out", str(out),
         *extra,
-    ]  # fmt: skip
+    )  # fmt: skip
 
 
 def stored_keys(out: Path) -> list[tuple[str, str, str]]:
@@ -126,18 +129,14 @@ def test_a_bad_data_file_is_reported_by_line_and_nothing_is_written(tmp_path, op
 
 def test_an_unreachable_teacher_stops_the_run_with_a_clear_error(data_dir, tmp_path, capsys):
     out = tmp_path / "out.jsonl"
-    args = [
-        "generate",
-        "--data",
-        str(data_dir),
-        "--split",
-        "validation",
-        "--method",
-        "explain",
-        "--out",
-        str(out),
-    ]
-    args += ["--teacher", "openai:test-model", "--base-url", "http://127.0.0.1:9/v1", "--no-cache"]
+    args = command(
+        data_dir,
+        out,
+        "--method", "explain",
+        "--teacher", "openai:test-model",
+        "--base-url", "http://127.0.0.1:9/v1",
+        "--no-cache",
+    )  # fmt: skip
     assert main(args) == 1
     assert (
         "cannot reach the teacher server at http://127.0.0.1:9/v1/chat/completions" in capsys.readouterr().err
@@ -158,26 +157,15 @@ def test_teacher_spec_from_a_json_file_with_flag_overrides(data_dir, tmp_path, o
         )
     )
     out = tmp_path / "out.jsonl"
-    args = [
-        "generate",
-        "--data",
-        str(data_dir),
-        "--split",
-        "validation",
-        "--method",
-        "explain",
-        "--out",
-        str(out),
-    ]
-    args += [
-        "--teacher",
-        str(spec),
-        "--base-url",
-        openai_server.url,
-        "--decoding",
-        "temperature=0.5",
+    args = command(
+        data_dir,
+        out,
+        "--method", "explain",
+        "--teacher", str(spec),
+        "--base-url", openai_server.url,
+        "--decoding", "temperature=0.5",
         "--no-cache",
-    ]
+    )  # fmt: skip
     assert main(args) == 0
     body = openai_server.requests[0]["body"]
     assert (body["max_tokens"], body["temperature"], body["seed"]) == (7, 0.5, 0)
