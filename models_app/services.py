@@ -139,13 +139,18 @@ def launch_training_grid(
 
 def launch_run(*, run: Run) -> Run:
     """Queue a saved run for a worker (or an in-process thread when no broker is configured)."""
+    _mark_queued(run, task_id=str(uuid.uuid4()))
+    transaction.on_commit(partial(_dispatch, run_id=run.pk, queue=run.queue, task_id=run.task_id))
+    return run
+
+
+def _mark_queued(run: Run, *, task_id: str) -> None:
+    """The run waits to be claimed by `execute_run`, with nothing left of an earlier attempt but its log."""
     run.status = Run.Status.QUEUED
-    run.task_id = str(uuid.uuid4())
+    run.task_id = task_id
     run.error = ""
     run.started_at = run.finished_at = run.heartbeat_at = None
     run.save(update_fields=["status", "task_id", "error", "started_at", "finished_at", "heartbeat_at"])
-    transaction.on_commit(partial(_dispatch, run_id=run.pk, queue=run.queue, task_id=run.task_id))
-    return run
 
 
 def launch_created_run(*, run: Run) -> Run:
@@ -175,9 +180,7 @@ def run_in_process(*, run: Run, echo: Callable[[str], None] | None = None) -> st
     status. Every log line also goes to `echo`, so a command can show the run's progress as it happens."""
     if run.status in Run.ACTIVE_STATUSES:
         raise ValueError(f"run {run.pk} is {run.status} already; wait for it or cancel it")
-    Run.objects.filter(pk=run.pk).update(
-        status=Run.Status.QUEUED, task_id=f"in-process-{uuid.uuid4()}", error="", finished_at=None
-    )
+    _mark_queued(run, task_id=f"in-process-{uuid.uuid4()}")
     return execute_run(run_id=run.pk, echo=echo)
 
 
