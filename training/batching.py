@@ -45,11 +45,16 @@ class StudentDataset(Dataset):
         return self.examples[index]
 
 
-def tokenize_training_data(data: TrainingData, tokenizer, *, max_length: int) -> StudentDataset:
-    """Tokenize every input and target in two batched calls, truncating each to max_length tokens."""
+def tokenize_training_data(
+    data: TrainingData, tokenizer, *, max_length: int, label_max_length: int | None = None
+) -> StudentDataset:
+    """Tokenize every input and target in two batched calls, truncating inputs to max_length tokens and targets
+    to label_max_length (default: max_length)."""
     flat = [segment for segments in data.examples for segment in segments]
     inputs = tokenizer([s.input for s in flat], truncation=True, max_length=max_length)["input_ids"]
-    targets = tokenizer([s.target for s in flat], truncation=True, max_length=max_length)["input_ids"]
+    targets = tokenizer([s.target for s in flat], truncation=True, max_length=label_max_length or max_length)[
+        "input_ids"
+    ]
     tokenized = iter(
         TokenizedSegment(task_index(s.task), list(i), list(t))
         for s, i, t in zip(flat, inputs, targets, strict=True)

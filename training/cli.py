@@ -13,6 +13,7 @@ COMMAND_MODULES: list[str] = [
     "training.commands.train",
     "training.commands.predict",
     "training.commands.evaluate",
+    "training.commands.formats",
 ]
 
 

@@ -7,6 +7,8 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from .formats import DEFAULT_FORMATS, FORMATS
+
 METHODS = ("standard", "multitask", "counterfactual", "multitask_counterfactual")
 # Data variant -> the field of `TeacherExplanations` that holds its explanation.
 DATA_VARIANTS = {"unrevised": "explanation", "revised": "revised_explanation"}
@@ -29,6 +31,13 @@ DEFAULT_INFERENCE_MODE = {
     "multitask_counterfactual": "predict_explain",
 }
 MISSING_TEACHER_POLICIES = ("error", "skip")
+# The text of the factual target: the data variant's explanation, or the teacher's explanation of the gold option.
+FACTUAL_EXPLANATIONS = ("variant", "gold_option")
+# The wrong option(s) of the counterfactual task: drawn with the seed, the first wrong ones in option order, or
+# the first options whatever they are (the study's counterfactual-only code: option (a), even when it is gold).
+WRONG_OPTIONS = ("random", "first_wrong", "first")
+# The checkpoint a run's students are evaluated with: the best on the held-out questions, or the final weights.
+EVALUATED_CHECKPOINTS = ("best", "final")
 
 
 def default_cache_dir() -> str:
@@ -60,14 +69,36 @@ class TrainConfig:
     gradient_accumulation_steps: int = 1
     max_steps: int = 5000
     max_length: int = field(default=300, metadata=_help("tokens kept of each input and each target"))
-    # Loss weights: multitask α·predict + (1−α)·explain; counterfactual factual + β·counterfactual;
-    # combined γ·multitask + (1−γ)·counterfactual.
+    label_max_length: int = field(default=0, metadata=_help("tokens kept of each target; 0: max_length"))
+    # Loss weights: multitask α·predict + (1−α)·explain; counterfactual factual + counterfactual;
+    # combined γ·[α·predict + (1−α)·explain] + (1−γ)·[β·factual + (1−β)·counterfactual].
     alpha: float = 0.5
-    beta: float = 1.0
+    beta: float = 0.5
     gamma: float = 0.5
     counterfactuals_per_question: int = field(
-        default=1,
-        metadata=_help("wrong options per question in the counterfactual task, drawn with the seed"),
+        default=1, metadata=_help("wrong options per question in the counterfactual task")
+    )
+    # What the students are fed (see presets.py for the study's choices).
+    formats: str = field(
+        default=DEFAULT_FORMATS, metadata=_help(f"input and target formats, one of {', '.join(FORMATS)}")
+    )
+    factual_explanation: str = field(
+        default="variant",
+        metadata=_help(
+            "factual target text: variant (the data variant's explanation) or gold_option (the teacher's "
+            "explanation of the gold option)"
+        ),
+    )
+    wrong_option: str = field(
+        default="random",
+        metadata=_help(
+            "counterfactual option: random (drawn with the seed), first_wrong (in option order) or first "
+            "(option (a) even when it is the gold one, as the study's counterfactual-only code)"
+        ),
+    )
+    evaluated_checkpoint: str = field(
+        default="best",
+        metadata=_help("the checkpoint evaluated: best (held-out accuracy) or final (the last weights)"),
     )
     # Evaluation on the held-out questions, checkpoints (best and last are kept).
     eval_every: int = field(default=250, metadata=_help("steps between evaluations and checkpoints"))
@@ -116,13 +147,18 @@ class TrainConfig:
             problems.append(
                 f"inference_mode must be one of {tuple(INFERENCE_MODES)}, got {self.inference_mode!r}"
             )
-        if self.missing_teacher not in MISSING_TEACHER_POLICIES:
-            problems.append(f"missing_teacher must be one of {MISSING_TEACHER_POLICIES}")
-        for name in ("alpha", "gamma", "collapse_ratio", "collapse_min_accuracy"):
+        for name, allowed in (
+            ("missing_teacher", MISSING_TEACHER_POLICIES),
+            ("formats", tuple(FORMATS)),
+            ("factual_explanation", FACTUAL_EXPLANATIONS),
+            ("wrong_option", WRONG_OPTIONS),
+            ("evaluated_checkpoint", EVALUATED_CHECKPOINTS),
+        ):
+            if getattr(self, name) not in allowed:
+                problems.append(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        for name in ("alpha", "beta", "gamma", "collapse_ratio", "collapse_min_accuracy"):
             if not 0 <= getattr(self, name) <= 1:
                 problems.append(f"{name} must be between 0 and 1, got {getattr(self, name)}")
-        if self.beta < 0:
-            problems.append(f"beta must be >= 0, got {self.beta}")
         if self.learning_rate <= 0:
             problems.append(f"learning_rate must be > 0, got {self.learning_rate}")
         for name in ("batch_size", "gradient_accumulation_steps", "max_steps", "eval_every", "logging_every"):
@@ -135,6 +171,8 @@ class TrainConfig:
             )
         if self.max_length < 8:
             problems.append(f"max_length must be >= 8, got {self.max_length}")
+        if self.label_max_length and self.label_max_length < 8:
+            problems.append(f"label_max_length must be 0 (max_length) or >= 8, got {self.label_max_length}")
         if "counterfactual" in self.tasks and not 1 <= self.counterfactuals_per_question <= 4:
             problems.append(
                 f"counterfactuals_per_question must be 1–4 (wrong options), got {self.counterfactuals_per_question}"
@@ -161,19 +199,26 @@ class TrainConfig:
         return self.inference_mode or DEFAULT_INFERENCE_MODE[self.method]
 
     @property
+    def target_max_length(self) -> int:
+        return self.label_max_length or self.max_length
+
+    @property
     def cache_dir(self) -> Path:
         return Path(self.tokenizer_cache_dir or default_cache_dir())
 
     def task_weights(self) -> dict[str, float]:
-        """Loss weight of each task; each task's loss is its mean token cross-entropy over the batch."""
+        """Loss weight of each task; each task's loss is its mean token cross-entropy over the batch.
+
+        The study's: standard L_pred; multitask α·L_pred + (1−α)·L_expl; counterfactual L_factual + L_cf;
+        combined γ·[α·L_pred + (1−α)·L_expl] + (1−γ)·[β·L_factual + (1−β)·L_cf]."""
         multitask = {"predict": self.alpha, "explain": 1 - self.alpha}
-        counterfactual = {"factual": 1.0, "counterfactual": self.beta}
         if self.method == "standard":
             return {"predict": 1.0}
         if self.method == "multitask":
             return multitask
         if self.method == "counterfactual":
-            return counterfactual
+            return {"factual": 1.0, "counterfactual": 1.0}
+        counterfactual = {"factual": self.beta, "counterfactual": 1 - self.beta}
         return {task: self.gamma * weight for task, weight in multitask.items()} | {
             task: (1 - self.gamma) * weight for task, weight in counterfactual.items()
         }

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .config import TrainConfig
 from .cqa import LABELS, DataError, Problem, Question
-from .formats import TASKS, format_strings, task_input, task_target
+from .formats import DEFAULT_FORMATS, TASKS, format_strings, task_input, task_target
 from .teacher_outputs import TeacherExplanations
 
 TEACHER_SOURCE = "teacher outputs"
@@ -33,17 +33,20 @@ class TrainingData:
 
 
 def counterfactual_labels(
-    question: Question, teacher: TeacherExplanations, *, count: int, seed: int
+    question: Question, teacher: TeacherExplanations, *, count: int, seed: int, rule: str = "random"
 ) -> list[str]:
-    """Wrong options (with a teacher explanation) for the counterfactual task, drawn per question with the seed."""
+    """Options (with a teacher explanation) for the counterfactual task, chosen by `rule` (see
+    `config.WRONG_OPTIONS`): wrong ones drawn per question with the seed, the first wrong ones in option order,
+    or the first ones whatever they are. [] when too few have an explanation."""
     options = teacher.option_explanations or ()
-    available = [
-        label
-        for label, text in zip(LABELS, options, strict=False)
-        if label != question.answer_key and text and text.strip()
-    ]
+    explained = [label for label, text in zip(LABELS, options, strict=False) if text and text.strip()]
+    if rule == "first":
+        return list(LABELS[:count]) if all(label in explained for label in LABELS[:count]) else []
+    available = [label for label in explained if label != question.answer_key]
     if len(available) < count:
         return []
+    if rule == "first_wrong":
+        return available[:count]
     return sorted(random.Random(f"{seed}/{question.id}").sample(available, count))
 
 
@@ -66,36 +69,60 @@ def question_segments(
             return [], problem(
                 config.explanation_field, f"missing or empty (needed by data variant {config.data_variant!r})"
             )
+    texts = {task: explanation for task in tasks}
+    if "factual" in tasks and config.factual_explanation == "gold_option":
+        texts["factual"] = option_explanation(teacher, question.answer_key)
+        if not texts["factual"]:
+            return [], problem(
+                "option_explanations", "the gold option has no explanation (needed by the factual task)"
+            )
     wrong: list[str] = []
     if "counterfactual" in tasks:
         wrong = counterfactual_labels(
-            question, teacher, count=config.counterfactuals_per_question, seed=config.seed
+            question,
+            teacher,
+            count=config.counterfactuals_per_question,
+            seed=config.seed,
+            rule=config.wrong_option,
         )
         if not wrong:
-            return [], problem(
-                "option_explanations",
-                f"fewer than {config.counterfactuals_per_question} wrong options have an explanation "
-                "(needed by the counterfactual task)",
+            count = config.counterfactuals_per_question
+            missing = (
+                f"the first {count} option(s) lack an explanation"
+                if config.wrong_option == "first"
+                else f"fewer than {count} wrong options have an explanation"
             )
+            return [], problem("option_explanations", f"{missing} (needed by the counterfactual task)")
     answer = question.answer_text
+    formats = config.formats
     segments = []
     for task in tasks:
         if task == "counterfactual":
             for label in wrong:
                 option = question.choices[LABELS.index(label)]
-                text = teacher.option_explanations[LABELS.index(label)].strip()
+                text = option_explanation(teacher, label)
                 segments.append(
-                    Segment(task, task_input(task, question, text), task_target(task, answer=option))
+                    Segment(
+                        task,
+                        task_input(task, question, text, formats=formats),
+                        task_target(task, answer=option, formats=formats),
+                    )
                 )
         else:
             segments.append(
                 Segment(
                     task,
-                    task_input(task, question),
-                    task_target(task, answer=answer, explanation=explanation),
+                    task_input(task, question, formats=formats),
+                    task_target(task, answer=answer, explanation=texts[task], formats=formats),
                 )
             )
     return segments, []
+
+
+def option_explanation(teacher: TeacherExplanations, label: str) -> str:
+    options = teacher.option_explanations or ()
+    index = LABELS.index(label)
+    return (options[index] or "").strip() if index < len(options) else ""
 
 
 def build_training_data(
@@ -119,10 +146,30 @@ def build_training_data(
     return data
 
 
-def tokenizer_corpus(questions: list[Question], teacher: Mapping[str, TeacherExplanations]) -> list[str]:
+def fed_examples(
+    questions: list[Question], teacher: Mapping[str, TeacherExplanations], config: TrainConfig
+) -> tuple[list[dict], dict[str, str]]:
+    """What a student of `config` is fed: `{"question_id", "task", "input", "target"}` for each task of each
+    question, and the questions left out with the reason."""
+    rows: list[dict] = []
+    skipped: dict[str, str] = {}
+    for question in questions:
+        segments, problems = question_segments(question, teacher.get(question.id), config)
+        if problems:
+            skipped[question.id] = "; ".join(f"{p.field}: {p.message}" for p in problems)
+        rows += [
+            {"question_id": question.id, "task": s.task, "input": s.input, "target": s.target}
+            for s in segments
+        ]
+    return rows, skipped
+
+
+def tokenizer_corpus(
+    questions: list[Question], teacher: Mapping[str, TeacherExplanations], *, formats: str = DEFAULT_FORMATS
+) -> list[str]:
     """The texts a tokenizer built for a run is trained on: the format strings, the questions and their options,
     and every teacher text for them, so that one tokenizer serves every method and data variant."""
-    texts = list(format_strings())
+    texts = list(format_strings(formats))
     for question in questions:
         texts.append(question.question)
         texts.extend(question.choices)

@@ -16,7 +16,7 @@ from .answers import AnswerMatch, match_option
 from .config import DEFAULT_INFERENCE_MODE, INFERENCE_MODES
 from .cqa import LABELS, Question
 from .examples import counterfactual_labels
-from .formats import read_output, task_input, task_target
+from .formats import DEFAULT_FORMATS, read_output, task_input, task_target
 from .students import Student
 from .teacher_outputs import TeacherExplanations
 
@@ -78,6 +78,7 @@ class GenerationSettings:
     answer_max_new_tokens: int = 32  # answer-only outputs
     max_length: int = DEFAULT_MAX_LENGTH  # input tokens kept
     score_unmatched_answers: bool = False  # see TrainConfig.score_unmatched_answers
+    formats: str = DEFAULT_FORMATS  # the input and target formats the student was trained on
 
 
 def generate_texts(
@@ -147,7 +148,7 @@ def predict_questions(
     answer_outputs = generate_texts(
         model,
         tokenizer,
-        [task_input(answer_task, q) for q in questions],
+        [task_input(answer_task, q, formats=settings.formats) for q in questions],
         max_new_tokens=settings.answer_max_new_tokens
         if answer_task == "predict"
         else settings.max_new_tokens,
@@ -159,22 +160,22 @@ def predict_questions(
         explain_outputs = generate_texts(
             model,
             tokenizer,
-            [task_input("explain", q) for q in questions],
+            [task_input("explain", q, formats=settings.formats) for q in questions],
             max_new_tokens=settings.max_new_tokens,
             settings=settings,
             progress=report(len(questions)),
         )
-    read = [read_output(answer_task, output) for output in answer_outputs]
+    read = [read_output(answer_task, output, formats=settings.formats) for output in answer_outputs]
     matches = [match_option(answer, question) for (answer, _), question in zip(read, questions, strict=True)]
     if settings.score_unmatched_answers:
         unmatched = [i for i, match in enumerate(matches) if not match.label]
         picks = score_targets(
             model,
             tokenizer,
-            [task_input(answer_task, questions[i]) for i in unmatched],
+            [task_input(answer_task, questions[i], formats=settings.formats) for i in unmatched],
             [
                 [
-                    task_target(answer_task, answer=choice, explanation=read[i][1])
+                    task_target(answer_task, answer=choice, explanation=read[i][1], formats=settings.formats)
                     for choice in questions[i].choices
                 ]
                 for i in unmatched
@@ -188,7 +189,7 @@ def predict_questions(
         questions, answer_outputs, explain_outputs, read, matches, strict=True
     ):
         if explain_output:
-            explanation = read_output("explain", explain_output)[1]
+            explanation = read_output("explain", explain_output, formats=settings.formats)[1]
         records.append(
             PredictionRecord.of_answer(question, match, explanation=explanation, raw_output=output, mode=mode)
         )
@@ -254,13 +255,15 @@ def probe_counterfactuals(
     outputs = generate_texts(
         model,
         tokenizer,
-        [task_input("counterfactual", q, text) for q, _, text in probes],
+        [task_input("counterfactual", q, text, formats=settings.formats) for q, _, text in probes],
         max_new_tokens=settings.answer_max_new_tokens,
         settings=settings,
     )
     results = []
     for (question, label, _), output in zip(probes, outputs, strict=True):
-        predicted = match_option(read_output("counterfactual", output)[0], question).label
+        predicted = match_option(
+            read_output("counterfactual", output, formats=settings.formats)[0], question
+        ).label
         results.append(CounterfactualProbe(question.id, label, predicted, predicted == label, output))
     return results
 
@@ -294,6 +297,7 @@ def settings_from_info(info: dict, **overrides) -> GenerationSettings:
         ),
         "max_length": config.get("max_length", DEFAULT_MAX_LENGTH),
         "score_unmatched_answers": config.get("score_unmatched_answers", False),
+        "formats": config.get("formats", DEFAULT_FORMATS),
     }
     return GenerationSettings(**(values | {k: v for k, v in overrides.items() if v is not None}))
 

@@ -72,6 +72,13 @@ class TrainResult:
     def to_json(self) -> dict:
         return asdict(self)
 
+    @property
+    def evaluated_checkpoint(self) -> str | None:
+        """The checkpoint the run's student is evaluated with: see `TrainConfig.evaluated_checkpoint`."""
+        if self.config.get("evaluated_checkpoint") == "final":
+            return self.last_checkpoint
+        return self.best_checkpoint or self.last_checkpoint
+
 
 def nonfinite_loss_reason(loss: float, step: int) -> str:
     return "" if math.isfinite(loss) else f"the training loss became {loss} at step {step}"
@@ -307,7 +314,7 @@ def train(
     set_seed(config.seed)  # the initial weights of a random student
     student = load_student(
         resume_from or config.student,
-        corpus=tokenizer_corpus(train_questions, teacher),
+        corpus=tokenizer_corpus(train_questions, teacher, formats=config.formats),
         cache_dir=config.cache_dir,
     )
     if resume_from:
@@ -317,7 +324,9 @@ def train(
         raise ValueError(
             f"pack_segments needs a T5-family student (relative positions), not {student.model.config.model_type}"
         )
-    dataset = tokenize_training_data(data, student.tokenizer, max_length=config.max_length)
+    dataset = tokenize_training_data(
+        data, student.tokenizer, max_length=config.max_length, label_max_length=config.target_max_length
+    )
     bf16 = (
         config.bf16
         if config.bf16 is not None
@@ -353,6 +362,7 @@ def train(
             answer_max_new_tokens=config.answer_max_new_tokens,
             max_length=config.max_length,
             score_unmatched_answers=config.score_unmatched_answers,
+            formats=config.formats,
         ),
     )
     trainer.remove_callback(PrinterCallback)  # losses reach the caller through `progress` and the history

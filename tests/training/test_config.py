@@ -14,7 +14,7 @@ def test_defaults_are_the_papers():
         "max_length": 300,
         "seed": 0,
         "alpha": 0.5,
-        "beta": 1.0,
+        "beta": 0.5,
         "gamma": 0.5,
         "counterfactuals_per_question": 1,
     }
@@ -26,16 +26,27 @@ def test_defaults_are_the_papers():
     [
         ("standard", {"predict": 1.0}),
         ("multitask", {"predict": 0.2, "explain": 0.8}),
-        ("counterfactual", {"factual": 1.0, "counterfactual": 3.0}),
+        ("counterfactual", {"factual": 1.0, "counterfactual": 1.0}),
         (
             "multitask_counterfactual",
-            {"predict": 0.06, "explain": 0.24, "factual": 0.7, "counterfactual": 2.1},
+            {"predict": 0.06, "explain": 0.24, "factual": 0.49, "counterfactual": 0.21},
         ),
     ],
 )
 def test_each_method_weights_its_task_losses(method, weights):
-    config = TrainConfig(method=method, alpha=0.2, beta=3.0, gamma=0.3)
+    config = TrainConfig(method=method, alpha=0.2, beta=0.7, gamma=0.3)
     assert config.task_weights() == pytest.approx(weights)
+
+
+def test_the_combined_method_weighs_each_task_a_quarter_at_the_studys_settings():
+    # γ·[α·L_pred + (1−α)·L_expl] + (1−γ)·[β·L_factual + (1−β)·L_cf] with α = β = γ = 0.5
+    config = TrainConfig(method="multitask_counterfactual", alpha=0.5, beta=0.5, gamma=0.5)
+    assert config.task_weights() == {
+        "predict": 0.25,
+        "explain": 0.25,
+        "factual": 0.25,
+        "counterfactual": 0.25,
+    }
 
 
 def test_bad_settings_are_all_named_at_once():

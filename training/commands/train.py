@@ -1,7 +1,8 @@
 """`python -m training train`: train a student on CQA with a teacher's explanations.
 
-Every `TrainConfig` setting is an option (`--max-steps 30`, `--method counterfactual`, ...). The held-out
-questions are the paper's 10% of the train file. Ctrl-C stops cleanly with a checkpoint; the same command
+Every `TrainConfig` setting is an option (`--max-steps 30`, `--method counterfactual`, ...); `--preset paper`
+sets the study's exact choices (formats, text sources, wrong option, label length, final weights), and options
+given explicitly win over the preset. The held-out questions are the paper's 10% of the train file. Ctrl-C stops cleanly with a checkpoint; the same command
 resumes. Writes `train_result.json` into the output folder.
 """
 
@@ -14,12 +15,30 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..config import DATA_VARIANTS, METHODS, TrainConfig
+from ..config import (
+    DATA_VARIANTS,
+    EVALUATED_CHECKPOINTS,
+    FACTUAL_EXPLANATIONS,
+    METHODS,
+    MISSING_TEACHER_POLICIES,
+    WRONG_OPTIONS,
+    TrainConfig,
+)
 from ..cqa import load_split, train_eval_split
+from ..formats import FORMATS
+from ..presets import PRESETS, preset_settings
 from ..teacher_outputs import load_teacher_explanations
 from ..trainer import Progress, train
 
-CHOICES = {"method": METHODS, "data_variant": tuple(DATA_VARIANTS)}
+CHOICES = {
+    "method": METHODS,
+    "data_variant": tuple(DATA_VARIANTS),
+    "formats": tuple(FORMATS),
+    "factual_explanation": FACTUAL_EXPLANATIONS,
+    "wrong_option": WRONG_OPTIONS,
+    "evaluated_checkpoint": EVALUATED_CHECKPOINTS,
+    "missing_teacher": MISSING_TEACHER_POLICIES,
+}
 RESULT_FILE = "train_result.json"
 
 
@@ -31,7 +50,13 @@ def _tri_state(text: str) -> bool | None:
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("training settings (defaults: the paper's)")
+    parser.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default="project",
+        help="project: the library's defaults; paper: the study's exact choices (see training/README.md)",
+    )
+    group = parser.add_argument_group("training settings (defaults: the project preset's)")
     for spec in fields(TrainConfig):
         default = spec.default if spec.default is not MISSING else None
         kind = _tri_state if default is None else type(default)
@@ -40,14 +65,17 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
             "--" + spec.name.replace("_", "-"),
             dest=spec.name,
             type=kind,
-            default=default,
+            default=argparse.SUPPRESS,  # given options are told apart from the preset's values
             choices=CHOICES.get(spec.name),
             help=f"{spec.metadata.get('help', '')} (default: {shown})".strip(),
         )
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(**{spec.name: getattr(args, spec.name) for spec in fields(TrainConfig)})
+    """The preset's settings for the method, overridden by the options given."""
+    given = {spec.name: getattr(args, spec.name) for spec in fields(TrainConfig) if hasattr(args, spec.name)}
+    method = given.get("method", TrainConfig.method)
+    return TrainConfig(**(preset_settings(args.preset, method) | given))
 
 
 def register(subparsers) -> None:
@@ -115,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
     path.write_text(json.dumps(result.to_json(), indent=2))
     print(
         f"{result.status} at step {result.global_step}/{result.max_steps}; best held-out accuracy "
-        f"{result.best_eval_accuracy}; best checkpoint {result.best_checkpoint}; last {result.last_checkpoint}"
+        f"{result.best_eval_accuracy}; best checkpoint {result.best_checkpoint}; last {result.last_checkpoint}; "
+        f"evaluate {result.evaluated_checkpoint} ({config.evaluated_checkpoint})"
     )
     if result.divergence_reason:
         print(f"diverged: {result.divergence_reason}")
