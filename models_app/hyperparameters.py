@@ -4,9 +4,18 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
-from training.config import MISSING_TEACHER_POLICIES, TrainConfig
+from training.config import (
+    EVALUATED_CHECKPOINTS,
+    FACTUAL_EXPLANATIONS,
+    MISSING_TEACHER_POLICIES,
+    WRONG_OPTIONS,
+    TrainConfig,
+)
+from training.formats import FORMATS
 
-PAPER = TrainConfig()  # the library's defaults are the paper's settings
+PAPER = (
+    TrainConfig()
+)  # the library's defaults: the paper's hyperparameters (the `paper` preset adds its quirks)
 
 
 @dataclass(frozen=True)
@@ -29,15 +38,41 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = {
     ),
     "max_steps": Hyperparameter(PAPER.max_steps, "optimiser steps", 1),
     "max_length": Hyperparameter(PAPER.max_length, "longest input or target, in tokens", 8),
+    "label_max_length": Hyperparameter(PAPER.label_max_length, "longest target, in tokens; 0: max_length", 0),
     "eval_every": Hyperparameter(
         PAPER.eval_every, "steps between evaluations (and checkpoints) on the held-out 10%", 1
     ),
     "max_new_tokens": Hyperparameter(PAPER.max_new_tokens, "generation limit for explanations", 1),
     "alpha": Hyperparameter(PAPER.alpha, "multitask: α·answer loss + (1−α)·explanation loss", 0.0, 1.0),
-    "beta": Hyperparameter(PAPER.beta, "counterfactual: factual loss + β·counterfactual loss", 0.0),
+    "beta": Hyperparameter(
+        PAPER.beta,
+        "combined: β·factual loss + (1−β)·counterfactual loss (counterfactual alone: 1 + 1)",
+        0.0,
+        1.0,
+    ),
     "gamma": Hyperparameter(PAPER.gamma, "combined: γ·multitask + (1−γ)·counterfactual", 0.0, 1.0),
     "counterfactuals_per_question": Hyperparameter(
-        PAPER.counterfactuals_per_question, "wrong-option explanations drawn per question", 1, 4
+        PAPER.counterfactuals_per_question, "wrong-option explanations per question", 1, 4
+    ),
+    "formats": Hyperparameter(
+        PAPER.formats,
+        "student input and target formats: project, or paper (the study's strings)",
+        choices=tuple(FORMATS),
+    ),
+    "factual_explanation": Hyperparameter(
+        PAPER.factual_explanation,
+        "factual target text: variant (the data variant's) or gold_option (the teacher's explanation of the gold option)",
+        choices=FACTUAL_EXPLANATIONS,
+    ),
+    "wrong_option": Hyperparameter(
+        PAPER.wrong_option,
+        "counterfactual option: random, first_wrong (in option order) or first (option (a), even when gold)",
+        choices=WRONG_OPTIONS,
+    ),
+    "evaluated_checkpoint": Hyperparameter(
+        PAPER.evaluated_checkpoint,
+        "the checkpoint inference uses by default: best (held-out accuracy) or final (the last weights)",
+        choices=EVALUATED_CHECKPOINTS,
     ),
     "missing_teacher": Hyperparameter(
         PAPER.missing_teacher,

@@ -38,6 +38,7 @@ from models_app.models import (
     TrainingRun,
 )
 from training.cqa import load_split, split_file, write_questions
+from training.presets import PRESETS, preset_settings
 from training.teacher import TeacherSpec
 
 from . import services as study_services
@@ -73,7 +74,9 @@ class Plan:
     students: tuple[str, ...]
     cells: tuple[tuple[str, str], ...]  # (method, data variant), each trained for every student and seed
     seeds: tuple[int, ...] = (0,)
-    hyperparameters: dict = field(default_factory=dict)  # overrides of the paper's
+    hyperparameters: dict = field(default_factory=dict)  # overrides of the preset's
+    preset: str = "project"  # training.presets: the settings each method's runs start from
+    first_seed_steps: int | None = None  # max_steps of the first seed's runs (the study's seed 0: 10,000)
     # GenerationConfig overrides, e.g. critique_examples.
     generation_config: dict = field(default_factory=dict)
     limit: int | None = None  # only the first N questions of each split
@@ -83,7 +86,14 @@ class Plan:
     study_options: dict = field(default_factory=dict)  # other Study fields, e.g. allow_anonymous
 
     def __post_init__(self) -> None:
-        normalize_hyperparameters(self.hyperparameters)  # refused before anything is stored
+        if self.preset not in PRESETS:
+            raise PipelineError(f"unknown preset {self.preset!r}; expected one of {', '.join(PRESETS)}")
+        if self.first_seed_steps is not None and self.first_seed_steps < 1:
+            raise PipelineError(
+                f"the first seed's step count must be at least 1, got {self.first_seed_steps}"
+            )
+        for method, _ in self.cells:  # refused before anything is stored
+            normalize_hyperparameters(self.hyperparameters_for(method, self.seeds[0]))
         missing = [f"{m}/{v}" for m, v in STUDY_CONDITIONS if (m, v) not in self.cells]
         if missing:
             raise PipelineError(f"the study needs students trained for {', '.join(missing)}; add them")
@@ -108,6 +118,13 @@ class Plan:
     def origin(self) -> str:
         """Where the questions come from: `hub`, or the data folder's absolute path."""
         return HUB if self.data == HUB else str(Path(self.data).resolve())
+
+    def hyperparameters_for(self, method: str, seed: int) -> dict:
+        """The preset's settings for `method`, the overrides, and the first seed's step count."""
+        values = preset_settings(self.preset, method) | self.hyperparameters
+        if self.first_seed_steps and seed == self.seeds[0]:
+            values["max_steps"] = self.first_seed_steps
+        return values
 
     @property
     def study_cell(self) -> tuple[str, int]:
@@ -354,24 +371,30 @@ def ensure_training(
     """One training run per student × cell × seed (the same settings reuse the run); returns the succeeded ones."""
     runs: list[TrainingRun] = []
     for method, variant in plan.cells:
-        grid = services.launch_training_grid(
-            dataset=dataset,
-            generation_runs=generation_runs,
-            students=plan.students,
-            methods=[method],
-            data_variants=[variant],
-            seeds=plan.seeds,
-            hyperparameters=plan.hyperparameters,
-            launch=False,
-        )
-        runs += sorted(grid.created + grid.existing, key=lambda run: run.pk)
+        by_settings: dict[str, tuple[dict, list[int]]] = {}  # seeds that share their settings, in one grid
+        for seed in plan.seeds:
+            values = plan.hyperparameters_for(method, seed)
+            by_settings.setdefault(repr(sorted(values.items())), (values, []))[1].append(seed)
+        for values, seeds in by_settings.values():
+            grid = services.launch_training_grid(
+                dataset=dataset,
+                generation_runs=generation_runs,
+                students=plan.students,
+                methods=[method],
+                data_variants=[variant],
+                seeds=seeds,
+                hyperparameters=values,
+                launch=False,
+            )
+            runs += sorted(grid.created + grid.existing, key=lambda run: run.pk)
     succeeded = []
     for run in runs:
         if _settle(run, runner, echo, "training"):
             run.refresh_from_db()
             accuracy = "" if run.eval_accuracy is None else f", held-out accuracy {run.eval_accuracy:.2f}"
             echo(
-                f"    {run.condition_name} {run.student} seed {run.seed}: best checkpoint {run.best_checkpoint}{accuracy}"
+                f"    {run.condition_name} {run.student} seed {run.seed}: best checkpoint {run.best_checkpoint}, "
+                f"final {run.final_checkpoint}{accuracy}"
             )
             succeeded.append(run)
     return succeeded
@@ -380,12 +403,14 @@ def ensure_training(
 def ensure_inference(
     *, dataset: Dataset, training_runs: Sequence[TrainingRun], runner, echo: Echo
 ) -> list[InferenceRun]:
-    """Predictions of each trained student's best checkpoint on the validation split; returns the succeeded runs."""
+    """Predictions of each trained student's evaluated checkpoint (its best, or with `evaluated_checkpoint`
+    final, its last) on the validation split; returns the succeeded runs."""
     succeeded = []
     for training_run in training_runs:
+        final = training_run.hyperparameters.get("evaluated_checkpoint") == "final"
         wanted = {
             "training_run": training_run,
-            "checkpoint_role": Checkpoint.Role.BEST,
+            "checkpoint_role": Checkpoint.Role.LAST if final else Checkpoint.Role.BEST,
             "dataset": dataset,
             "split": Question.Split.VALIDATION,
         }

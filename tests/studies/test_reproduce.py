@@ -13,6 +13,7 @@ from models_app.hyperparameters import TRAINING_DEFAULTS
 from models_app.models import Dataset, GenerationRun, InferenceRun, Question, Run, Teacher, TrainingRun
 from studies.models import Study
 from studies.pipeline import DEMO_DATA, STUDY_CONDITIONS
+from training.presets import preset_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def tiny_grid(*extra: str) -> str:
     return reproduce("--teacher", RECORDED, "--students", *STUDENTS, "--seeds", "0", "1", *extra)
 
 
-def test_reproduce_queues_one_training_run_per_cell_of_the_grid_with_the_paper_settings():
+def test_reproduce_queues_one_training_run_per_cell_of_the_grid_with_the_paper_preset():
     out = tiny_grid("--set", "max_steps=20")
 
     dataset = Dataset.objects.get()
@@ -49,16 +50,40 @@ def test_reproduce_queues_one_training_run_per_cell_of_the_grid_with_the_paper_s
     )
     for run in runs:
         assert run.status == Run.Status.QUEUED and run.queue == "gpu"
-        assert run.hyperparameters == {**TRAINING_DEFAULTS, "max_steps": 20}
+        assert run.hyperparameters == {
+            **TRAINING_DEFAULTS,
+            **preset_settings("paper", run.method),
+            "max_steps": 20,
+        }
         assert [g.pk for g in run.generation_runs.all()] == [recorded.pk]
     assert "Waiting for 24 training run(s) queued" in out
 
 
-def test_without_overrides_the_runs_get_the_papers_hyperparameters():
+def test_without_overrides_the_runs_get_the_papers_settings_and_seed_0_trains_10000_steps():
     tiny_grid()
-    assert {tuple(sorted(run.hyperparameters.items())) for run in TrainingRun.objects.all()} == {
-        tuple(sorted(TRAINING_DEFAULTS.items()))
-    }
+    for run in TrainingRun.objects.all():
+        steps = 10_000 if run.seed == 0 else 5_000
+        assert run.hyperparameters == {
+            **TRAINING_DEFAULTS,
+            **preset_settings("paper", run.method),
+            "max_steps": steps,
+        }
+    counterfactual = TrainingRun.objects.filter(method="counterfactual").first().hyperparameters
+    assert (
+        counterfactual["formats"],
+        counterfactual["wrong_option"],
+        counterfactual["label_max_length"],
+    ) == (
+        "paper",
+        "first",
+        256,
+    )
+
+
+def test_the_project_preset_and_the_first_seeds_steps_are_options():
+    tiny_grid("--preset", "project", "--first-seed-steps", "40", "--set", "max_steps=20")
+    for run in TrainingRun.objects.all():
+        assert run.hyperparameters == {**TRAINING_DEFAULTS, "max_steps": 40 if run.seed == 0 else 20}
 
 
 def test_running_reproduce_again_creates_nothing_new_and_relaunches_a_failed_run():

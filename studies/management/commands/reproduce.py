@@ -1,7 +1,8 @@
 """`manage.py reproduce`: the paper's experiment on the attached Celery workers, and the study after it.
 
-Students × methods × data variants × seeds with the paper's hyperparameters, then inference on the validation
-split and a study over the four conditions. Each run of the command launches what can be launched now and says
+Students × methods × data variants × seeds with the paper's hyperparameters and, by default, the `paper` preset
+(the study's exact formats, text sources, wrong option, label lengths, final weights; the first seed trains
+10,000 steps), then inference on the validation split and a study over the four conditions. Each run of the command launches what can be launched now and says
 what it waits for; run it again (or pass --wait) to go on once the workers are done.
 """
 
@@ -14,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from models_app.models import DataVariant, TrainingMethod
 from studies.pipeline import HUB, Plan, QueueRunner, advance
 from training.key_values import parse_key_values
+from training.presets import PAPER_FIRST_SEED_STEPS, PRESETS
 
 from ._pipeline_options import add_data_and_teacher_options, pipeline_errors, teacher_from_options
 
@@ -50,6 +52,18 @@ class Command(BaseCommand):
             help="override one of the paper's hyperparameters, e.g. --set max_steps=100",
         )
         parser.add_argument(
+            "--preset",
+            choices=PRESETS,
+            default="paper",
+            help="paper (default): the study's exact choices; project: the project's defaults (training/README.md)",
+        )
+        parser.add_argument(
+            "--first-seed-steps",
+            type=int,
+            help=f"optimiser steps of the first seed's runs (the study's seed 0: {PAPER_FIRST_SEED_STEPS:,}; the "
+            f"default with --preset paper, unless --set max_steps=... is given); the other seeds take max_steps",
+        )
+        parser.add_argument(
             "--study-student",
             default="",
             help="whose explanations the study shows (default: the last student)",
@@ -66,6 +80,10 @@ class Command(BaseCommand):
                 "say which teacher writes the explanations: --teacher openai:MODEL --base-url http://HOST:8000/v1 "
                 "(vLLM, Ollama), --teacher recorded:FILE, or --teacher transformers:MODEL"
             )
+        overrides = _overrides(options["overrides"])
+        first_seed_steps = options["first_seed_steps"]
+        if first_seed_steps is None and options["preset"] == "paper" and "max_steps" not in overrides:
+            first_seed_steps = PAPER_FIRST_SEED_STEPS
         with pipeline_errors():
             plan = Plan(
                 data=options["data"],
@@ -73,7 +91,9 @@ class Command(BaseCommand):
                 students=tuple(dict.fromkeys(options["students"])),
                 cells=tuple(product(dict.fromkeys(options["methods"]), dict.fromkeys(options["variants"]))),
                 seeds=tuple(dict.fromkeys(options["seeds"])),
-                hyperparameters=_overrides(options["overrides"]),
+                hyperparameters=overrides,
+                preset=options["preset"],
+                first_seed_steps=first_seed_steps,
                 limit=options["limit"],
                 study_title="Explanations of distilled students",
                 study_student=options["study_student"],
