@@ -1,3 +1,4 @@
+import json
 import tempfile
 from pathlib import Path
 
@@ -7,13 +8,14 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from training.cqa import DataError
 
-from . import data_import, services
+from . import data_import, selectors, services
 from .forms import (
     GenerationRunForm,
     ImportQuestionsForm,
@@ -432,8 +434,20 @@ class TrainingRunAdmin(RunFormAdminMixin, admin.ModelAdmin):
         "divergence_reason",
         "history",
         "inference_links",
+        "student_inputs",
     )
     inlines = [CheckpointInline]
+
+    @admin.display(description="what the student is fed (one example question)")
+    def student_inputs(self, run: TrainingRun) -> str:
+        rows, problem = selectors.fed_example(training_run=run)
+        shown = [
+            row | {"input_json": json.dumps(row["input"]), "target_json": json.dumps(row["target"])}
+            for row in rows
+        ]
+        return render_to_string(
+            "admin/models_app/trainingrun/student_inputs.html", {"rows": shown, "problem": problem}
+        )
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []  # a new run has no checkpoints yet

@@ -86,6 +86,40 @@ def _explanations(outputs) -> dict[str, TeacherExplanations]:
     )
 
 
+def fed_example(*, training_run: TrainingRun) -> tuple[list[dict], str]:
+    """What the run's student is fed for one example question: the first train question (by id) with teacher
+    outputs in the run's generation runs, as `{"question_id", "task", "input", "target"}` rows per task, and the
+    reason when the question's teacher data does not make an example ("" when it does)."""
+    from training.examples import fed_examples
+
+    from .handlers import train_config  # the run's configuration, built as training builds it
+
+    config = train_config(training_run)
+    train_questions = Question.objects.filter(dataset_id=training_run.dataset_id, split=Question.Split.TRAIN)
+    if config.method != TrainingMethod.STANDARD:
+        train_questions = train_questions.filter(
+            teacher_outputs__generation_run__in=training_run.generation_runs.all()
+        )
+    row = (
+        train_questions.order_by("external_id")
+        .values_list("external_id", "text", "choices", "answer_key")
+        .first()
+    )
+    if row is None:
+        return [], "no train question has teacher outputs in this run's generation runs"
+    question = cqa.Question(id=row[0], question=row[1], choices=tuple(row[2]), answer_key=row[3])
+    teacher = _explanations(
+        TeacherOutput.objects.filter(
+            generation_run__in=training_run.generation_runs.all(),
+            question__dataset_id=training_run.dataset_id,
+            question__split=Question.Split.TRAIN,
+            question__external_id=question.id,
+        )
+    )
+    rows, skipped = fed_examples([question], teacher, config)
+    return rows, skipped.get(question.id, "")
+
+
 def stored_teacher_outputs(*, generation_run: GenerationRun) -> list[OutputRecord]:
     """Every output the run has stored, as the library's records: what a resumed run skips and builds on."""
     rows = TeacherOutput.objects.filter(generation_run=generation_run).values_list(

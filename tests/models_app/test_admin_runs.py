@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.utils.html import escape
 
 from models_app.hyperparameters import TRAINING_DEFAULTS
 from models_app.models import GenerationRun, InferenceRun, Question, Run, Teacher, TrainingRun
@@ -13,6 +14,7 @@ from tests.models_app.factories import (
     make_generation_run,
     make_teacher_data,
     make_trained_run,
+    make_training_run,
     recorded_row,
     recorded_teacher,
     write_jsonl,
@@ -373,3 +375,29 @@ def test_every_admin_page_of_runs_and_data_opens(staff_client, dataset, teacher_
         == 200
     )
     assert staff_client.get(f"/admin/models_app/prediction/?inference_run={inference.pk}").status_code == 200
+
+
+def test_a_training_runs_page_shows_what_its_student_is_fed_for_one_question(
+    staff_client, dataset, teacher_data
+):
+    from training.presets import preset_settings
+
+    run = make_training_run(
+        dataset=dataset,
+        generation_runs=[teacher_data],
+        method="multitask_counterfactual",
+        hyperparameters=TRAINING_DEFAULTS | preset_settings("paper", "multitask_counterfactual"),
+    )
+    page = staff_client.get(f"/admin/models_app/trainingrun/{run.pk}/change/").content.decode()
+    choices = "(a) shelf (b) box (c) car (d) desk (e) bag"
+    # Question q0 (gold: box), in the study's formats, shown as JSON strings.
+    expected = [
+        f'"[predict] Question: Where is thing 0?\\nChoices: {choices} "',
+        '"[answer] The answer is box"',
+        '"explanation  of q0"',
+        '"[factual] Answer: option_explanation B of q0 So the answer is box."',
+        f'"[counterfactual] Question: Where is thing 0?\\nChoices: {choices}\\\\Rationale: option_explanation A of q0 "',
+        '"[counterfactual] So the answer is shelf."',
+    ]
+    for text in expected:
+        assert escape(text) in page
