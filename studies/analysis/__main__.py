@@ -1,4 +1,4 @@
-"""python -m studies.analysis ratings.csv [--accuracy runs.csv] --out report/"""
+"""python -m studies.analysis [ratings.csv] [--accuracy runs.csv] --out report/ [--preset paper]"""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from .accuracy import ANOVA_DESIGNS
 from .exclusions import ANALYSED_STATUSES
 from .inputs import DEFAULT_SCALE_RANGE, PARTICIPANT_STATUSES, InputError, read_accuracy_csv, read_ratings_csv
+from .presets import PRESETS
 from .ratings_analysis import ALPHA
 from .report import build_report, summary_text
 
@@ -18,7 +20,12 @@ def parser() -> argparse.ArgumentParser:
         description="Analyse a study's ratings export (and training-run accuracies): tables as CSV, plots, "
         "a Markdown and an HTML report, and the key numbers printed.",
     )
-    p.add_argument("ratings", type=Path, help="the study's ratings CSV (one row per rating and scale)")
+    p.add_argument(
+        "ratings",
+        type=Path,
+        nargs="?",
+        help="the study's ratings CSV (one row per rating and scale); optional with --accuracy",
+    )
     p.add_argument(
         "--accuracy", type=Path, help="accuracy CSV: method, data_variant, student, seed, accuracy (0-1)"
     )
@@ -46,14 +53,34 @@ def parser() -> argparse.ArgumentParser:
         help=f"participant status to analyse (repeatable; default: {', '.join(ANALYSED_STATUSES)})",
     )
     p.add_argument("--alpha", type=float, default=ALPHA, help="significance level (default: %(default)s)")
+    p.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default="project",
+        help="project (default): outliers kept, one accuracy ANOVA per data variant; paper: the study's analysis, "
+        "outliers removed and one ANOVA of condition x student size (the report's Methods lists why they differ)",
+    )
+    p.add_argument(
+        "--outliers",
+        choices=("keep", "remove"),
+        help="override the preset: keep or remove values beyond 1.5 IQR (per condition; accuracy per condition x student)",
+    )
+    p.add_argument(
+        "--accuracy-design",
+        choices=ANOVA_DESIGNS,
+        help="override the preset: per_variant (method x student per data variant) or conditions (condition x student)",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    cli = parser()
+    args = cli.parse_args(argv)
+    if args.ratings is None and args.accuracy is None:
+        cli.error("give a ratings CSV, --accuracy FILE, or both")
     try:
         report = build_report(
-            read_ratings_csv(args.ratings),
+            read_ratings_csv(args.ratings) if args.ratings else None,
             read_accuracy_csv(args.accuracy) if args.accuracy else None,
             args.out,
             reference=args.reference,
@@ -62,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
             scale_range=tuple(args.scale_range),
             conditions=args.conditions.split(",") if args.conditions else None,
             alpha=args.alpha,
+            preset=args.preset,
+            remove_outliers=None if args.outliers is None else args.outliers == "remove",
+            accuracy_design=args.accuracy_design,
         )
     except (InputError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -12,6 +12,7 @@ from .descriptives import QUALITY, describe, observations
 from .exclusions import ANALYSED_STATUSES, apply_exclusions
 from .inputs import DEFAULT_SCALE_RANGE, InputError, ScaleRange, validate_ratings
 from .mixed_models import mixed_models, ordinal_check
+from .outliers import changed_conclusions, outlier_bounds
 from .paper_tests import dunn_with_vda, kruskal_wallis, ols_quality
 from .sample_size import SECTION as SAMPLE_SIZE_SECTION
 from .sample_size import sample_size
@@ -36,7 +37,10 @@ class RatingsAnalysis:
     mixed_variance: pd.DataFrame
     ordinal: pd.DataFrame
     agreement: pd.DataFrame
+    explanation_length: pd.DataFrame  # per condition: items, mean and SD of explanation length in characters
+    quality_outliers: pd.DataFrame  # items whose quality lies beyond 1.5 IQR of their condition
     summary: dict[str, list[str]] = field(default_factory=dict)  # result lines by section, in reading order
+    removed_outliers: bool = False  # whether the OLS left the quality outliers out (the paper)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by the file name it is written under (without .csv)."""
@@ -46,6 +50,8 @@ class RatingsAnalysis:
             "kruskal_wallis": self.kruskal_wallis,
             "pairwise_dunn_vda": self.pairwise,
             "ols_quality": self.ols,
+            "quality_outliers": self.quality_outliers,
+            "explanation_length": self.explanation_length,
             "mixed_fixed_effects": self.mixed_fixed_effects,
             "mixed_pairwise": self.mixed_pairs,
             "mixed_variance_components": self.mixed_variance,
@@ -64,12 +70,14 @@ def analyze_ratings(
     conditions: list[str] | None = None,
     scales: list[str] | None = None,
     alpha: float = ALPHA,
+    remove_outliers: bool = False,
 ) -> RatingsAnalysis:
     """Analyse a ratings table in the export's format (raw text or typed; it is validated here).
 
     `conditions` and `scales`, when given, are the study's own, in the order tables and plots should use;
     otherwise conditions are sorted by name and scales kept in the order they first appear. `reference` is the
-    condition the regressions compare against (default: the first condition).
+    condition the regressions compare against (default: the first condition). `remove_outliers` (the paper)
+    fits the OLS of quality without the items whose quality lies beyond 1.5 IQR of their condition.
     """
     valid = validate_ratings(ratings, scale_range=scale_range, conditions=conditions, scales=scales)
     excluded = apply_exclusions(
@@ -107,7 +115,24 @@ def analyze_ratings(
     tested = long[~long["outcome"].isin(constant)]
     kw = kruskal_wallis(tested, order, alpha=alpha)
     pairwise = dunn_with_vda(tested, order, alpha=alpha)
-    ols = ols_quality(long, order, reference, alpha=alpha)
+    quality = outlier_bounds(long[long["outcome"] == QUALITY], "value", ["condition"])
+    without_outliers = long.drop(index=quality.index[quality["outlier"]])
+    ols_all = ols_quality(long, order, reference, alpha=alpha)
+    ols_removed = ols_quality(without_outliers, order, reference, alpha=alpha)
+    ols = ols_removed if remove_outliers else ols_all
+    outlier_lines = [
+        f"{int(quality['outlier'].sum())} of {len(quality)} items have a quality beyond 1.5 IQR of their condition; "
+        + ("the OLS leaves them out (as the paper)." if remove_outliers else "every analysis keeps them.")
+    ]
+    outlier_lines += changed_conclusions(
+        ols_all,
+        ols_removed,
+        key=["term"],
+        alpha=alpha,
+        effect="estimate",
+        what=lambda row: f"in the OLS of quality, {row['term']}",
+    )
+    lengths = _explanation_lengths(quality, order)
     mixed = mixed_models(tested, order, reference, alpha=alpha)
     ordinal = ordinal_check(tested, order, reference, alpha=alpha)
     agreement = krippendorff_alpha(kept, [s for s in scale_order if s not in constant], scale_range)
@@ -131,10 +156,15 @@ def analyze_ratings(
     summary = {
         "Data and exclusions": data_lines,
         **({SAMPLE_SIZE_SECTION: size.warnings} if size.warnings else {}),
+        "Explanation length": [
+            f"{r.condition}: {r.mean_chars:.0f} characters on average (SD {r.sd_chars:.0f}, {r.items} items)."
+            for r in lengths.itertuples()
+        ],
         "The paper's tests (ratings treated as independent)": [
             *kw["statement"],
             *_significant_or_count(pairwise, pairwise["p_holm"] < alpha, "Dunn's test"),
             *[s for s in ols["statement"] if s],
+            *outlier_lines,
         ],
         "Mixed models (random intercepts for participant and question)": [
             *_significant_or_count(
@@ -177,8 +207,20 @@ def analyze_ratings(
         mixed_variance=mixed.variance,
         ordinal=ordinal,
         agreement=agreement,
+        explanation_length=lengths,
+        quality_outliers=quality[quality["outlier"]]
+        .drop(columns=["outcome", "outlier"])
+        .reset_index(drop=True),
         summary=summary,
+        removed_outliers=remove_outliers,
     )
+
+
+def _explanation_lengths(quality: pd.DataFrame, conditions: list[str]) -> pd.DataFrame:
+    """Mean explanation length per condition over the rated items (one row per item), in characters."""
+    grouped = quality.groupby("condition")["explanation_chars"]
+    table = pd.DataFrame({"items": grouped.count(), "mean_chars": grouped.mean(), "sd_chars": grouped.std()})
+    return table.reindex([c for c in conditions if c in table.index]).rename_axis("condition").reset_index()
 
 
 def _significant_or_count(table: pd.DataFrame, significant: pd.Series, test: str) -> list[str]:

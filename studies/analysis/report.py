@@ -16,6 +16,7 @@ from .accuracy import AccuracyAnalysis, analyze_accuracy
 from .exclusions import ANALYSED_STATUSES
 from .inputs import DEFAULT_SCALE_RANGE, ScaleRange
 from .plots import plot_accuracy, plot_ratings
+from .presets import methods_lines, resolve
 from .ratings_analysis import ALPHA, RatingsAnalysis, analyze_ratings
 
 RATINGS_PLOT = "ratings_by_condition.png"
@@ -33,8 +34,10 @@ _METHOD_NOTES = [
     "Ordinal view: a proportional-odds model per scale against the linear model of the same rows, both with "
     "standard errors clustered by participant; pairs where their Holm-corrected conclusions differ are listed.",
     "Agreement: Krippendorff's alpha (ordinal) per scale; a unit is a question in a condition, raters are "
-    "participants. Accuracy: mean ± SD over seeds; outliers beyond 1.5 IQR of their cell are flagged and kept; "
-    "two-way ANOVA (type II) of method x student size per data variant; Tukey HSD within each student size.",
+    "participants. Accuracy: mean ± SD over seeds, with a 95% percentile bootstrap interval of the mean over "
+    "seeds (10,000 resamples); outliers lie beyond 1.5 IQR of their method x data variant x student cell "
+    "(quartiles as R's type 7); Tukey HSD within each student size.",
+    "Explanation length: the mean number of characters of the explanations of the rated items, per condition.",
 ]
 
 
@@ -78,16 +81,32 @@ def build_report(
     scales: list[str] | None = None,
     alpha: float = ALPHA,
     title: str | None = None,
+    preset: str = "project",
+    remove_outliers: bool | None = None,
+    accuracy_design: str | None = None,
 ) -> Report:
     """Analyse ratings and/or accuracies and write the report into `out_dir` (created if needed).
 
     Both tables are in the export's format, raw text (as read by `read_ratings_csv`) or typed; they are validated
-    here and an `InputError` lists every problem. Nothing is written unless the analysis succeeds.
+    here and an `InputError` lists every problem. Nothing is written unless the analysis succeeds. `preset`
+    (`presets.py`: project or paper) sets how outliers are handled and which accuracy ANOVA is fitted; each of
+    its choices can be overridden.
     """
     if ratings is None and accuracy is None:
         raise ValueError("nothing to analyse: give a ratings table, an accuracy table or both")
+    choices = resolve(preset, remove_outliers=remove_outliers, accuracy_design=accuracy_design)
     # Accuracy first: it is quick, so a malformed accuracy file is reported before the slow ratings models run.
-    accuracy_analysis = analyze_accuracy(accuracy, alpha=alpha) if accuracy is not None else None
+    accuracy_analysis = (
+        analyze_accuracy(
+            accuracy,
+            alpha=alpha,
+            remove_outliers=choices.remove_outliers,
+            design=choices.accuracy_design,
+            conditions=conditions,
+        )
+        if accuracy is not None
+        else None
+    )
     ratings_analysis = (
         analyze_ratings(
             ratings,
@@ -98,6 +117,7 @@ def build_report(
             conditions=conditions,
             scales=scales,
             alpha=alpha,
+            remove_outliers=choices.remove_outliers,
         )
         if ratings is not None
         else None
@@ -122,7 +142,7 @@ def build_report(
     if title is None:
         study = ratings_analysis.analysed["study_id"].iloc[0] if ratings_analysis is not None else None
         title = f"Analysis of study {study}" if study else "Analysis of accuracies"
-    sections = _sections(ratings_analysis, accuracy_analysis)
+    sections = _sections(ratings_analysis, accuracy_analysis, methods_lines(preset, choices))
     files["report.md"] = out_dir / "report.md"
     files["report.md"].write_text(
         _markdown(title, summary, sections, tables, files, out_dir), encoding="utf-8"
@@ -140,13 +160,17 @@ def build_report(
     )
 
 
-def _sections(ratings: RatingsAnalysis | None, accuracy: AccuracyAnalysis | None) -> list[Section]:
+def _sections(
+    ratings: RatingsAnalysis | None, accuracy: AccuracyAnalysis | None, preset_lines: list[str]
+) -> list[Section]:
     sections = []
     if ratings is not None:
         changed = ratings.ordinal["conclusion_changes"]
+        ols_rows = "without the quality outliers" if ratings.removed_outliers else "all items"
         sections += [
             Section("Exclusions", "exclusions"),
             Section("Ratings per condition", "ratings_descriptives", plot=RATINGS_PLOT),
+            Section("Explanation length per condition (characters)", "explanation_length"),
             Section("Kruskal-Wallis (paper)", "kruskal_wallis"),
             Section(
                 "Dunn's tests and Vargha-Delaney A (paper)",
@@ -154,9 +178,10 @@ def _sections(ratings: RatingsAnalysis | None, accuracy: AccuracyAnalysis | None
                 lines=tuple(ratings.pairwise["statement"]),
             ),
             Section(
-                f"OLS of quality on condition and explanation length (reference {ratings.reference})",
+                f"OLS of quality on condition and explanation length (reference {ratings.reference}, {ols_rows})",
                 "ols_quality",
             ),
+            Section("Quality outliers (beyond 1.5 IQR of their condition)", "quality_outliers"),
             Section(
                 "Mixed model: condition pairs",
                 "mixed_pairwise",
@@ -180,14 +205,16 @@ def _sections(ratings: RatingsAnalysis | None, accuracy: AccuracyAnalysis | None
                 plot=ACCURACY_PLOT,
             ),
             Section(
-                "Accuracy: outlier runs (kept in every analysis)",
+                "Accuracy: outlier runs ("
+                + ("left out of every statistic" if accuracy.removed_outliers else "kept in every analysis")
+                + ")",
                 "accuracy_runs",
                 rows=accuracy.runs["outlier"],
             ),
             Section("Accuracy: ANOVA", "accuracy_anova"),
             Section("Accuracy: Tukey HSD within each student size", "accuracy_tukey_hsd"),
         ]
-    sections.append(Section("Methods", lines=tuple(_METHOD_NOTES)))
+    sections.append(Section("Methods", lines=(*_METHOD_NOTES, *preset_lines)))
     return sections
 
 
