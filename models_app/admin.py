@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from training.cqa import DataError
+from training.intervals import share_interval
 
 from . import data_import, selectors, services
 from .forms import (
@@ -36,6 +37,7 @@ from .models import (
     TeacherOutput,
     TrainingRun,
 )
+from .templatetags.results import percent_interval
 
 
 def _duration(seconds: float | None) -> str:
@@ -504,9 +506,13 @@ class InferenceRunAdmin(RunFormAdminMixin, admin.ModelAdmin):
             )
         )
 
-    @admin.display(description="accuracy")
+    @admin.display(description="accuracy [95% CI]")
     def accuracy(self, run: InferenceRun) -> str:
-        return f"{100 * run.n_correct / run.n_predictions:.1f}%" if run.n_predictions else "—"
+        if not run.n_predictions:
+            return "—"
+        return percent_interval(
+            run.n_correct / run.n_predictions, share_interval(run.n_correct, run.n_predictions)
+        )
 
     @admin.display(description="predictions", ordering="n_predictions")
     def predictions_links(self, run: InferenceRun) -> str:

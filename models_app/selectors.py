@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, F, Q
 
 from training import cqa
+from training.intervals import bootstrap_interval, share_interval
 from training.teacher_outputs import TeacherExplanations, explanations_from_outputs
 from training.teacher_outputs import TeacherOutput as OutputRecord
 
@@ -212,13 +213,15 @@ class Summary:
     mean: float
     sd: float | None  # sample SD; None with a single value
     n: int
+    interval: tuple[float, float] | None = None  # 95% bootstrap interval of the mean, when asked for
 
     @classmethod
-    def of(cls, values: Sequence[float]) -> "Summary":
+    def of(cls, values: Sequence[float], *, interval: bool = False) -> "Summary":
         return cls(
             mean=statistics.fmean(values),
             sd=statistics.stdev(values) if len(values) > 1 else None,
             n=len(values),
+            interval=bootstrap_interval(values) if interval and len(values) > 1 else None,
         )
 
 
@@ -232,6 +235,7 @@ class RunResult:
     accuracy: float | None  # share of correct stored predictions
     n_predictions: int
     metrics: dict[str, float]
+    accuracy_interval: tuple[float, float] | None = None  # 95% bootstrap interval over the questions
 
 
 @dataclass(frozen=True)
@@ -284,7 +288,9 @@ def numeric_metrics(metrics: dict, prefix: str = "") -> dict[str, float]:
         key = f"{prefix}{name}"
         if isinstance(value, dict):
             flat.update(numeric_metrics(value, prefix=f"{key}."))
-        elif isinstance(value, int | float) and not isinstance(value, bool) and key != "accuracy":
+        elif (
+            isinstance(value, int | float) and not isinstance(value, bool) and not key.startswith("accuracy")
+        ):
             flat[key] = float(value)
     return flat
 
@@ -345,6 +351,7 @@ def _run_results(training_runs: list[TrainingRun]) -> list[RunResult]:
                 accuracy=inference.n_correct / n if n else None,
                 n_predictions=n,
                 metrics=numeric_metrics(inference.metrics) if inference else {},
+                accuracy_interval=share_interval(inference.n_correct, n) if n else None,
             )
         )
     return rows
@@ -383,7 +390,7 @@ def _tabulate(training_runs: list[TrainingRun]) -> TrainingResults:
                 method=method,
                 data_variant=variant,
                 runs=results,
-                accuracy=Summary.of([result.accuracy for result in results]),
+                accuracy=Summary.of([result.accuracy for result in results], interval=True),
                 metrics={name: Summary.of(values) for name, values in metric_values.items()},
             )
         )

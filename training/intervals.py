@@ -26,3 +26,15 @@ def bootstrap_interval(
     )
     low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
     return float(low), float(high)
+
+
+def share_interval(
+    successes: int, total: int, *, resamples: int = RESAMPLES, level: float = LEVEL, seed: int = 0
+) -> tuple[float, float]:
+    """`bootstrap_interval` of a share (e.g. accuracy: `successes` correct of `total`), drawn the fast way: the
+    number of ones in a resample of 0/1 values is Binomial(total, successes / total), the same distribution."""
+    if total < 1 or not 0 <= successes <= total:
+        raise ValueError(f"a share needs 0 <= successes <= total and total >= 1, got {successes} of {total}")
+    means = np.random.default_rng(seed).binomial(total, successes / total, size=resamples) / total
+    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)

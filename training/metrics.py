@@ -1,6 +1,6 @@
 """Metrics of a student's predictions, each reported per run.
 
-- accuracy: share of questions whose predicted option is the gold one;
+- accuracy: share of questions whose predicted option is the gold one, with its 95% bootstrap interval;
 - explanation length: mean number of words;
 - answer–explanation consistency: share of explanations whose most similar option (MiniLM sentence embeddings,
   cosine) is the predicted option;
@@ -19,6 +19,7 @@ import torch
 from .config import DATA_VARIANTS
 from .cqa import LABELS, Question
 from .inference import CounterfactualProbe, PredictionRecord
+from .intervals import share_interval
 from .teacher_outputs import TeacherExplanations
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -94,6 +95,10 @@ def prediction_metrics(
     metrics = {
         "questions": len(predictions),
         "accuracy": share([p.correct for p in predictions]),
+        # 95% percentile bootstrap interval of the accuracy over questions, 10,000 resamples.
+        "accuracy_interval": list(share_interval(sum(p.correct for p in predictions), len(predictions)))
+        if predictions
+        else None,
         "answer_rules": dict(Counter(p.parse_rule for p in predictions)),
         "explanations": len(explained),
         "explanation_words": mean([word_count(p.explanation) for p in explained]),

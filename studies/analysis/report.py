@@ -102,7 +102,8 @@ def build_report(
             alpha=alpha,
             remove_outliers=choices.remove_outliers,
             design=choices.accuracy_design,
-            conditions=conditions,
+            # The study's conditions: those named, else those rated.
+            conditions=conditions or (sorted(set(ratings["condition"])) if ratings is not None else None),
         )
         if accuracy is not None
         else None

@@ -43,6 +43,9 @@ def test_results_page_shows_conditions_runs_chart_and_says_these_are_tiny_studen
     page = staff_client.get("/runs/results/").content.decode()
 
     assert "60.0 ± 20.0" in page and "20.0" in page
+    # 95% bootstrap intervals: of the mean over the seeds' 60%, 40% and 80% (each extreme resample, all three
+    # seeds at 40% or at 80%, has probability 1/27 > 2.5%), and of one run's 3 of 5 questions (binomial quantiles).
+    assert "60.0 ± 20.0 [40.0–80.0]" in page and "60.0% [20.0–100.0]" in page
     assert "<svg" in page and 'class="results-chart"' in page and page.count('class="seed"') == 4
     assert "These are tiny CPU students" in page and "5000 steps at batch 48" in page
     assert "1 condition answers" in page and "tiny-t5 standard/unrevised" in page  # near chance
@@ -110,3 +113,9 @@ def test_downloads_are_for_staff_only(plain_client, experiment):
     _, inference_run = experiment["runs"][0]
     assert plain_client.get(f"/runs/inference/{inference_run.pk}/predictions.csv").status_code == 403
     assert plain_client.get("/runs/results.csv").status_code == 403
+
+
+def test_the_inference_run_list_shows_each_accuracy_with_its_bootstrap_interval(staff_client, experiment):
+    page = staff_client.get("/admin/models_app/inferencerun/").content.decode()
+    assert "accuracy [95% ci]" in page.lower()
+    assert "60.0% [20.0–100.0]" in page and "80.0% [40.0–100.0]" in page  # 3 and 4 of 5 questions

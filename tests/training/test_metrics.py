@@ -55,6 +55,8 @@ def test_run_metrics_on_crafted_predictions():
         probes=probes,
     )
     assert metrics["accuracy"] == pytest.approx(1 / 3)
+    # 95% bootstrap interval over the 3 questions: 0 or 3 correct each have probability (2/3)³ or (1/3)³ > 2.5%.
+    assert metrics["accuracy_interval"] == [0.0, 1.0]
     assert metrics["answer_rules"] == {"exact": 2, "none": 1}
     assert (metrics["explanations"], metrics["explanation_words"]) == (2, 5)  # 3 and 7 words
     # Against "Scissors cut paper." (1.0) and "Fish live in water." (LCS 3: P = 3/7, R = 3/4, F = 6/11).
@@ -67,7 +69,7 @@ def test_run_metrics_on_crafted_predictions():
         2 * (2 / 3) * (2 / 3) / (4 / 3)
     )  # LCS "cut paper": P = R = 2/3
     empty = prediction_metrics([], {})
-    assert empty["accuracy"] is None and empty["explanation_words"] is None
+    assert empty["accuracy"] is None and empty["explanation_words"] is None and empty["accuracy_interval"] is None
 
 
 @pytest.mark.slow
