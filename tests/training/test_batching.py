@@ -123,3 +123,18 @@ def test_one_forward_pass_computes_the_loss_of_one_forward_per_task(
     assert fused.item() == pytest.approx(naive.item(), rel=1e-5)
     for mine, theirs in zip((p.grad for p in model.parameters()), naive_grads, strict=True):
         assert (mine - theirs).norm() <= 1e-4 * theirs.norm() + 1e-8  # float32 sums taken in another order
+
+
+def test_targets_are_cut_to_the_label_length_and_inputs_to_max_length(questions, teacher, tokenizer_cache):
+    config = TrainConfig(method="multitask", formats="paper", label_max_length=8)
+    data = build_training_data(questions[:3], teacher, config)
+    tokenizer = build_tokenizer(
+        tokenizer_corpus(questions, teacher, formats="paper"), vocab_size=600, cache_dir=tokenizer_cache
+    )
+    items = list(tokenize_training_data(data, tokenizer, max_length=12, label_max_length=8))
+    targets = [tokenizer(s.target)["input_ids"] for segments in data.examples for s in segments]
+    inputs = [tokenizer(s.input)["input_ids"] for segments in data.examples for s in segments]
+    assert max(len(t) for t in targets) > 8 and max(len(i) for i in inputs) > 12  # both would run longer
+    segments = [segment for item in items for segment in item]
+    assert [len(s.labels) for s in segments] == [min(len(t), 8) for t in targets]
+    assert [len(s.input_ids) for s in segments] == [min(len(i), 12) for i in inputs]

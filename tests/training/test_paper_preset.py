@@ -149,3 +149,10 @@ def test_train_options_win_over_the_preset():
     )
     config = config_from_args(args)
     assert (config.formats, config.wrong_option, config.label_max_length) == ("paper", "random", 256)
+
+
+def test_a_checkpoint_is_asked_in_the_formats_it_was_trained_on():
+    from training.inference import settings_from_info
+
+    assert settings_from_info({"config": paper("multitask").to_json()}).formats == "paper"
+    assert settings_from_info({"config": {}}).formats == "project"  # checkpoints written before presets
