@@ -69,7 +69,11 @@ def test_run_metrics_on_crafted_predictions():
         2 * (2 / 3) * (2 / 3) / (4 / 3)
     )  # LCS "cut paper": P = R = 2/3
     empty = prediction_metrics([], {})
-    assert empty["accuracy"] is None and empty["explanation_words"] is None and empty["accuracy_interval"] is None
+    assert (
+        empty["accuracy"] is None
+        and empty["explanation_words"] is None
+        and empty["accuracy_interval"] is None
+    )
 
 
 @pytest.mark.slow
