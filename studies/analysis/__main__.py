@@ -20,7 +20,10 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("ratings", type=Path, help="the study's ratings CSV (one row per rating and scale)")
     p.add_argument(
-        "--accuracy", type=Path, help="accuracy CSV: method, data_variant, student, seed, accuracy (0-1)"
+        "--accuracy",
+        type=Path,
+        help="accuracy CSV: method, data_variant, student, seed, accuracy (0-1); or the site's /runs/results.csv, "
+        "or a report's tables/accuracy_runs.csv",
     )
     p.add_argument("--out", type=Path, required=True, help="folder for the report (created if needed)")
     p.add_argument(
@@ -52,9 +55,12 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        accuracy = read_accuracy_csv(args.accuracy) if args.accuracy else None
+        if accuracy is not None and accuracy.attrs.get("note"):
+            print(f"note: {accuracy.attrs['note']}", file=sys.stderr)
         report = build_report(
             read_ratings_csv(args.ratings),
-            read_accuracy_csv(args.accuracy) if args.accuracy else None,
+            accuracy,
             args.out,
             reference=args.reference,
             include_test_responses=args.include_test_responses,

@@ -110,3 +110,21 @@ def test_downloads_are_for_staff_only(plain_client, experiment):
     _, inference_run = experiment["runs"][0]
     assert plain_client.get(f"/runs/inference/{inference_run.pk}/predictions.csv").status_code == 403
     assert plain_client.get("/runs/results.csv").status_code == 403
+
+
+def test_the_run_table_csv_is_an_accuracy_file_for_the_analysis_cli(staff_client, experiment, tmp_path):
+    """Issue 12, failure 6: `python -m studies.analysis … --accuracy results.csv` refused /runs/results.csv."""
+    from studies.analysis.inputs import read_accuracy_csv, validate_accuracy
+
+    path = tmp_path / "results.csv"
+    path.write_bytes(b"".join(staff_client.get("/runs/results.csv").streaming_content))
+    read = read_accuracy_csv(path)
+    runs = validate_accuracy(read)
+    # The four runs with a test accuracy (correct of 5 predictions); the running one has none yet.
+    assert sorted(zip(runs["method"], runs["seed"], runs["accuracy"].round(6), strict=True)) == [
+        ("multitask", 0, 0.6),
+        ("multitask", 1, 0.4),
+        ("multitask", 2, 0.8),
+        ("standard", 0, 0.2),
+    ]
+    assert read.attrs["note"] == f"{path}: 1 training run without a test accuracy left out"
