@@ -140,8 +140,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=48 * 3600)
 }
+# With no broker, `manage.py demo` runs this schedule in a thread beside the web server (distill_site.background).
 CELERY_BEAT_SCHEDULE = {
     "fail-stale-runs": {"task": "models_app.tasks.fail_stale_runs", "schedule": 60.0},
+    "release-abandoned-participants": {
+        "task": "studies.tasks.release_abandoned_participants",
+        "schedule": 60.0,
+    },
 }
 
 # A running job whose heartbeat is older than this is marked failed (its worker died).

@@ -192,6 +192,13 @@ def release_abandoned_participants(*, study: Study, now: datetime | None = None)
     ).update(status=Participant.Status.RETURNED, returned_at=now)
 
 
+def release_all_abandoned_participants(*, now: datetime | None = None) -> int:
+    """`release_abandoned_participants` for every study with a session in progress (Celery beat, every minute)."""
+    now = now or timezone.now()
+    studies = Study.objects.filter(participants__status=Participant.Status.IN_PROGRESS).distinct()
+    return sum(release_abandoned_participants(study=study, now=now) for study in studies)
+
+
 def start_items(*, participant: Participant, now: datetime | None = None) -> None:
     """Fix this participant's sequence, once: k items per condition, all of different questions.
 

@@ -26,7 +26,6 @@ from django.utils import timezone
 
 from distill_site.background import start_task
 
-from . import participation
 from .analysis import (
     ANALYSED_STATUSES,
     PARTICIPANT_STATUSES,
@@ -177,7 +176,6 @@ def compute_report(*, report_id: int) -> str:
     try:
         report = AnalysisReport.objects.select_related("study").get(pk=report_id)
         shutil.rmtree(report.directory, ignore_errors=True)  # what a worker that died left behind
-        participation.release_abandoned_participants(study=report.study)  # statuses as of now
         inputs = analysis_inputs(study=report.study, include_test_responses=report.include_test_responses)
         result = write_report(
             study=report.study,
