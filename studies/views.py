@@ -99,10 +99,11 @@ def entry(request, entry_token: str):
         )
     pid = ids["PROLIFIC_PID"]
     returning = participation.returning_participant(study=study, prolific_pid=pid)
-    if returning is None and not pid:
-        token = _browser_token(request, study.pk)
-        returning = Participant.objects.filter(study=study, token=token).first() if token else None
-        returning = returning and participation.resume(participant=returning)
+    token = _browser_token(request, study.pk)
+    if returning is None and not pid and token:  # this browser already took part without a Prolific id
+        returning = Participant.objects.filter(study=study, token=token).first()
+        if returning is not None:
+            participation.resume(participant=returning)
     if returning is not None:
         return _bind_to_browser(_stage_redirect(returning), returning)
     try:
