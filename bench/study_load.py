@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 RADIO = re.compile(r'type="radio" name="([\w-]+)" value="([^"]+)"')
-POSITION = re.compile(r'name="position" value="(\d+)"')
+ITEM_PATH = re.compile(r"/item/(\d+)/$")
 INSTRUCTED = re.compile(r"\((\d)\) for every statement")
 
 
@@ -131,20 +131,17 @@ class Annotator:
     def run(self) -> None:
         """Enter with the Prolific ids and go through every page to the end."""
         query = urlencode({"PROLIFIC_PID": self.pid, "STUDY_ID": "bench", "SESSION_ID": f"s-{self.pid}"})
-        path = self.expect_redirect("GET", f"{self.entry_path}?{query}")
-        path = self.expect_redirect("GET", path)  # the participant's page sends them to their stage
-        while path.endswith(("/consent/", "/instructions/", "/about-you/")):
+        entry = f"{self.entry_path}?{query}"
+        path = self._post_form(entry, self.page(entry), {"consent": "yes"})  # consent creates the participant
+        while path.endswith(("/instructions/", "/about-you/")):
             page = self.page(path)
-            if path.endswith("/consent/"):
-                fields = {"consent": "yes"}
-            else:  # demographics: the first option of every question
-                fields = {}
-                for name, value in RADIO.findall(page):
-                    fields.setdefault(name, value)
+            fields = {}  # demographics: the first option of every question
+            for name, value in RADIO.findall(page):
+                fields.setdefault(name, value)
             path = self._post_form(path, page, fields)
-        while path.endswith("/item/"):
+        while match := ITEM_PATH.search(path):
             page = self.page(path, kind="item page")
-            position = int(POSITION.search(page).group(1))
+            position = int(match.group(1))
             instructed = INSTRUCTED.search(page)
             values = {}
             for name, value in RADIO.findall(page):
@@ -154,7 +151,7 @@ class Annotator:
                 name: int(instructed.group(1)) if instructed else self._rng.choice(points)
                 for name, points in values.items()
             }
-            path = self._post_form(path, page, {"position": position, **answers}, kind="rating submit")
+            path = self._post_form(path, page, answers, kind="rating submit")
             self.submitted[position] = answers
         self.final_path = path
 

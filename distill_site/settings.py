@@ -14,6 +14,13 @@ VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 
+
+def env_path(name: str, default: Path) -> Path:
+    """A folder from the environment as a pathlib.Path (django-environ's own `env.path` returns its Path class,
+    which does not support `/` with a string)."""
+    return Path(env.str(name, default=str(default))).expanduser()
+
+
 DEBUG = env.bool("DEBUG", default=True)
 
 _DEV_SECRET_KEY = "insecure-development-key-do-not-use-in-production"
@@ -91,8 +98,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
-Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+STATIC_ROOT = env_path("STATIC_ROOT", VAR_DIR / "static")
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "distill_site" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -104,7 +111,7 @@ STORAGES = {
 }
 
 # Checkpoints, generated files, reports.
-ARTIFACTS_DIR = env.path("ARTIFACTS_DIR", default=VAR_DIR / "artifacts")
+ARTIFACTS_DIR = env_path("ARTIFACTS_DIR", VAR_DIR / "artifacts")
 
 # --- Security: secure by default once DEBUG is off (manage.py check --deploy passes). ---
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -133,8 +140,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=48 * 3600)
 }
+# With no broker, `manage.py demo` runs this schedule in a thread beside the web server (distill_site.background).
 CELERY_BEAT_SCHEDULE = {
     "fail-stale-runs": {"task": "models_app.tasks.fail_stale_runs", "schedule": 60.0},
+    "release-abandoned-participants": {
+        "task": "studies.tasks.release_abandoned_participants",
+        "schedule": 60.0,
+    },
 }
 
 # A running job whose heartbeat is older than this is marked failed (its worker died).

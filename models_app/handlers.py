@@ -22,7 +22,8 @@ EVAL_SPLIT_SEED = 0
 
 
 def run_folder(run: Run) -> Path:
-    return Path(settings.ARTIFACTS_DIR) / RUNS_FOLDER / str(run.pk)
+    """ARTIFACTS_DIR/runs/<id>-<uid>: the id for people, the uid so that no other database's run shares it."""
+    return Path(settings.ARTIFACTS_DIR) / RUNS_FOLDER / f"{run.pk}-{run.uid.hex}"
 
 
 def teacher_spec(teacher: Teacher):

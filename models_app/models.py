@@ -5,6 +5,8 @@ heartbeat, log tail and error. `GenerationRun`, `TrainingRun` and `InferenceRun`
 that kind of job needs, so that any reported number traces back to its teacher, data variant, run and seed.
 """
 
+import uuid
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -145,6 +147,8 @@ class Run(models.Model):
     FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
     kind = models.CharField(max_length=20, choices=Kind.choices, editable=False)
+    # Names the run's folder under ARTIFACTS_DIR: ids repeat across databases (the SQLite demo, a reset one).
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress_done = models.PositiveIntegerField(default=0)

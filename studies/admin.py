@@ -2,6 +2,8 @@
 conditions on their own page (from an inference run or an uploaded JSONL file). Once a study has
 participants, everything that shapes what annotators see turns read-only."""
 
+from contextvars import ContextVar
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -18,6 +20,10 @@ from .defaults import DEFAULT_SCALES
 from .importing import ExplanationFileError
 from .models import AttentionCheck, Condition, DemographicQuestion, Item, Participant, Scale, Study
 from .staff_forms import PowerForm
+from .views import study_entry_url
+
+# The request the study admin is answering: the entry link is shown absolute, as Prolific needs it.
+_admin_request: ContextVar = ContextVar("study_admin_request", default=None)
 
 DESIGN_FIELDS = (
     "consent_text",
@@ -170,6 +176,7 @@ class StudyAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_readonly_fields(self, request, obj=None):
+        _admin_request.set(request)  # for `entry_link`, which Django calls with the study alone
         if obj and obj.is_frozen:
             return self.readonly_fields + DESIGN_FIELDS
         return self.readonly_fields
@@ -272,13 +279,10 @@ class StudyAdmin(admin.ModelAdmin):
 
     @admin.display(description="entry link (for Prolific)")
     def entry_link(self, study: Study) -> str:
-        if not study.pk:
+        request = _admin_request.get()
+        if not study.pk or request is None:
             return "—"
-        url = reverse("studies:entry", args=[study.entry_token])
-        return format_html(
-            "<code>{}?PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}&amp;STUDY_ID={{{{%STUDY_ID%}}}}&amp;SESSION_ID={{{{%SESSION_ID%}}}}</code>",
-            url,
-        )
+        return format_html("<code>{}</code>", study_entry_url(request, study))
 
     def _each(self, request, queryset, action, done: str):
         for study in queryset:

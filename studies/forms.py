@@ -7,7 +7,10 @@ from .participation import COMMENT_MAX_CHARS
 
 
 class ConsentForm(forms.Form):
-    consent = forms.ChoiceField(choices=[("yes", "I agree"), ("no", "I do not agree")])
+    # "no" asks the participant to confirm; "leave" is the confirmation, which ends the study.
+    consent = forms.ChoiceField(
+        choices=[("yes", "I agree"), ("no", "I do not agree"), ("leave", "Yes, leave the study")]
+    )
 
 
 class DemographicsForm(forms.Form):
@@ -30,7 +33,7 @@ class DemographicsForm(forms.Form):
 
 
 class RatingForm(forms.Form):
-    position = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    """The answers to one item; which item is named by the page's URL, never by the form."""
 
     def __init__(self, *args, scales: list[Scale], comment_enabled: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -45,11 +48,21 @@ class RatingForm(forms.Form):
             )
         if comment_enabled:
             self.fields["comment"] = forms.CharField(
-                required=False, max_length=COMMENT_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 2})
+                required=False,
+                max_length=COMMENT_MAX_CHARS,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                error_messages={
+                    "max_length": f"Please shorten your comment to {COMMENT_MAX_CHARS:,} characters or fewer "
+                    "(it has %(show_value)s)."
+                },
             )
 
     def values(self) -> dict[str, int]:
         return {scale.name: self.cleaned_data[scale.name] for scale in self.scales}
+
+    @property
+    def scale_errors(self) -> bool:
+        return any(self[scale.name].errors for scale in self.scales)
 
     def scale_rows(self):
         """(scale, bound field, the value chosen so far or None) for the template."""

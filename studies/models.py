@@ -87,7 +87,7 @@ class Study(models.Model):
     completion_url = models.URLField(
         blank=True,
         default="https://app.prolific.com/submissions/complete",
-        help_text="Participants are sent here with ?cc=<code> at the end; empty: only show the code.",
+        help_text="Participants are sent here with ?cc= and their code at the end; empty: only show the code.",
     )
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

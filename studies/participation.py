@@ -97,14 +97,10 @@ def enter_study(
     fill a draft), and `EntryRefused` when a Prolific study is entered without a Prolific id.
     """
     now = now or timezone.now()
-    if prolific_pid:
-        existing = Participant.objects.filter(study=study, prolific_pid=prolific_pid).first()
-        if existing:
-            return resume(participant=existing, now=now)
-    if not (study.status == Study.Status.OPEN or (is_test and study.status == Study.Status.DRAFT)):
-        raise StudyNotOpen(study)
-    if not prolific_pid and not (study.allow_anonymous or is_test):
-        raise EntryRefused("this study is entered from Prolific: the link must carry PROLIFIC_PID")
+    existing = returning_participant(study=study, prolific_pid=prolific_pid, now=now)
+    if existing:
+        return existing
+    check_entry(study=study, prolific_pid=prolific_pid, is_test=is_test)
     try:
         with transaction.atomic():
             return Participant.objects.create(
@@ -122,6 +118,24 @@ def enter_study(
             raise
         # The same link opened twice at once (a double click): both requests get the session that won.
         return Participant.objects.get(study=study, prolific_pid=prolific_pid)
+
+
+def returning_participant(
+    *, study: Study, prolific_pid: str, now: datetime | None = None
+) -> Participant | None:
+    """The session this Prolific id already has in the study (resumed), if any: on any device it continues."""
+    if not prolific_pid:
+        return None
+    existing = Participant.objects.filter(study=study, prolific_pid=prolific_pid).first()
+    return resume(participant=existing, now=now) if existing else None
+
+
+def check_entry(*, study: Study, prolific_pid: str = "", is_test: bool = False) -> None:
+    """Raise `StudyNotOpen` or `EntryRefused` when a new participant may not enter (see `enter_study`)."""
+    if not (study.status == Study.Status.OPEN or (is_test and study.status == Study.Status.DRAFT)):
+        raise StudyNotOpen(study)
+    if not prolific_pid and not (study.allow_anonymous or is_test):
+        raise EntryRefused("this study is entered from Prolific: the link must carry PROLIFIC_PID")
 
 
 def resume(*, participant: Participant, now: datetime | None = None) -> Participant:
@@ -176,6 +190,13 @@ def release_abandoned_participants(*, study: Study, now: datetime | None = None)
     return Participant.objects.filter(
         study=study, status=Participant.Status.IN_PROGRESS, last_seen_at__lt=cutoff
     ).update(status=Participant.Status.RETURNED, returned_at=now)
+
+
+def release_all_abandoned_participants(*, now: datetime | None = None) -> int:
+    """`release_abandoned_participants` for every study with a session in progress (Celery beat, every minute)."""
+    now = now or timezone.now()
+    studies = Study.objects.filter(participants__status=Participant.Status.IN_PROGRESS).distinct()
+    return sum(release_abandoned_participants(study=study, now=now) for study in studies)
 
 
 def start_items(*, participant: Participant, now: datetime | None = None) -> None:
@@ -263,6 +284,18 @@ def serve_next_item(*, participant: Participant, now: datetime | None = None) ->
             Participant.objects.filter(pk=participant.pk).update(last_seen_at=now)
         else:  # a simultaneous request served it first
             assignment.refresh_from_db(fields=["served_at"])
+    return assignment
+
+
+def rated_item(*, participant: Participant, position: int) -> Assignment | None:
+    """The participant's slot at `position` if it has been rated, with what is needed to show it again."""
+    assignment = (
+        participant.assignments.filter(position=position, submitted_at__isnull=False)
+        .select_related("explanation__question", "attention_check__question")
+        .first()
+    )
+    if assignment is not None:
+        assignment.stored_values = dict(assignment.ratings.values_list("scale__name", "value"))
     return assignment
 
 

@@ -26,7 +26,6 @@ from django.utils import timezone
 
 from distill_site.background import start_task
 
-from . import participation
 from .analysis import (
     ANALYSED_STATUSES,
     PARTICIPANT_STATUSES,
@@ -45,7 +44,7 @@ logger = logging.getLogger(__name__)
 # The analysis takes seconds to minutes (a paper-sized study: about a minute, several on a busy machine); a
 # report still queued or running after this is given up on, so that a dead worker does not block the next one.
 STALE_AFTER = timedelta(minutes=60)
-ERROR_TEXT_LIMIT = 20_000
+ERROR_TEXT_LIMIT = 3_000  # what the results page shows: the error and the traceback's tail
 
 
 def busy_text(report: AnalysisReport) -> str:
@@ -172,10 +171,11 @@ def compute_report(*, report_id: int) -> str:
         status = AnalysisReport.objects.filter(pk=report_id).values_list("status", flat=True).first()
         logger.info("analysis report %s not computed: it is %s", report_id, status or "missing")
         return status or "missing"
-    report = AnalysisReport.objects.select_related("study").get(pk=report_id)
-    shutil.rmtree(report.directory, ignore_errors=True)  # what a worker that died left behind
+    # From the claim on, whatever raises marks the report failed at once, with its error and traceback.
+    report = None
     try:
-        participation.release_abandoned_participants(study=report.study)  # statuses as of now
+        report = AnalysisReport.objects.select_related("study").get(pk=report_id)
+        shutil.rmtree(report.directory, ignore_errors=True)  # what a worker that died left behind
         inputs = analysis_inputs(study=report.study, include_test_responses=report.include_test_responses)
         result = write_report(
             study=report.study,
@@ -189,7 +189,7 @@ def compute_report(*, report_id: int) -> str:
     except Exception as exc:
         if not isinstance(exc, InputError | ValueError):
             logger.exception("analysis report %s failed", report_id)
-        shutil.rmtree(report.directory, ignore_errors=True)
+        _remove_folder(report)
         AnalysisReport.objects.filter(pk=report_id).update(
             status=AnalysisReport.Status.FAILED, finished_at=timezone.now(), error=_error_text(exc)
         )
@@ -225,10 +225,22 @@ def _section_record(section, result: Report) -> dict:
     }
 
 
+def _remove_folder(report: AnalysisReport | None) -> None:
+    """Remove what a failed computation wrote, if its folder can be named at all."""
+    try:
+        shutil.rmtree(report.directory, ignore_errors=True)
+    except Exception:  # the folder setting itself is what failed: there is nothing written to remove
+        logger.warning("the folder of analysis report %s could not be named", report and report.pk)
+
+
 def _error_text(exc: BaseException) -> str:
+    """The error, then the tail of its traceback (where it was raised), within what the page shows."""
     if isinstance(exc, InputError | ValueError):  # a problem with the data: the message says it all
         return str(exc)
-    return (f"{type(exc).__name__}: {exc}\n\n" + "".join(traceback.format_exception(exc)))[-ERROR_TEXT_LIMIT:]
+    head = f"{type(exc).__name__}: {exc}"[: ERROR_TEXT_LIMIT // 2]
+    trace = "".join(traceback.format_exception(exc))
+    tail = trace[-(ERROR_TEXT_LIMIT - len(head) - 10) :]
+    return f"{head}\n\n{'…' if len(tail) < len(trace) else ''}{tail}"
 
 
 def _remove_older_reports(report: AnalysisReport) -> None:

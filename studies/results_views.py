@@ -15,7 +15,6 @@ from distill_site.web import staff_only
 from models_app.hyperparameters import TRAINING_DEFAULTS
 from models_app.selectors import experiment_training_results
 
-from . import participation
 from .models import AnalysisReport, Study
 from .staff_forms import ComputeReportForm
 
@@ -30,7 +29,6 @@ def results(request, study_id: int):
     from .analysis_inputs import analysis_inputs
 
     study = get_object_or_404(Study, pk=study_id)
-    participation.release_abandoned_participants(study=study)
     reports.fail_stale_reports(study=study)
     state = reports.report_state(study=study)
     shown = state.shown
@@ -90,7 +88,6 @@ def compute(request, study_id: int):
         messages.error(request, "Choose a reference condition of this study.")
         return redirect("studies:results", study.pk)
     include_tests = form.cleaned_data["include_test_responses"]
-    participation.release_abandoned_participants(study=study)
     try:
         size = analysis_inputs(study=study, include_test_responses=include_tests).sample_size(
             include_test_responses=include_tests

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from distill_site.web import csv_download, staff_only
 
-from . import participation, selectors
+from . import selectors
 from .export import EXPORT_FILES, csv_lines
 from .models import Participant, Study
 from .views import study_entry_url
@@ -21,7 +21,6 @@ def csv_response(*, study: Study, kind: str, include_test_responses: bool) -> St
     """A CSV download, streamed row by row (large studies never sit in memory)."""
     if kind not in EXPORT_FILES:
         raise Http404(f"no export called {kind!r}; there are {', '.join(EXPORT_FILES)}")
-    participation.release_abandoned_participants(study=study)
     lines = csv_lines(study=study, kind=kind, include_test_responses=include_test_responses)
     suffix = "-with-test-responses" if include_test_responses else ""
     return csv_download(lines, f"study-{study.pk}-{kind}{suffix}.csv")
@@ -40,7 +39,6 @@ def study_list(request):
 @staff_only
 def dashboard(request, study_id: int):
     study = get_object_or_404(Study, pk=study_id)
-    participation.release_abandoned_participants(study=study)
     context = {
         "study": study,
         "board": selectors.study_dashboard(study=study),

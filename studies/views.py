@@ -27,14 +27,17 @@ STAGE_URLS = {
     Stage.CONSENT: "studies:consent",
     Stage.INSTRUCTIONS: "studies:instructions",
     Stage.DEMOGRAPHICS: "studies:demographics",
-    Stage.ITEMS: "studies:item",
+    Stage.ITEMS: "studies:current-item",
     Stage.COMPLETED: "studies:done",
     Stage.SCREENED_OUT: "studies:screened-out",
 }
 
 
 def _stage_redirect(participant: Participant):
-    return redirect(STAGE_URLS[participation.stage(participant)], token=participant.token)
+    stage = participation.stage(participant)
+    if stage == Stage.ITEMS:
+        return _current_item_redirect(participant)
+    return redirect(STAGE_URLS[stage], token=participant.token)
 
 
 def _message(
@@ -44,10 +47,43 @@ def _message(
     return render(request, "studies/message.html", context, status=status)
 
 
+# A participant's pages answer only the browser that consented (or that came back with the Prolific id): the
+# token in the URL is not enough, so a link that leaks neither submits nor reads anything.
+SESSION_COOKIE_SALT = "studies.participant"
+SESSION_COOKIE_AGE = 30 * 24 * 3600
+
+
+def _session_cookie_name(study_id: int) -> str:
+    return f"study{study_id}_session"
+
+
+def _bind_to_browser(response: HttpResponse, participant: Participant) -> HttpResponse:
+    response.set_signed_cookie(
+        _session_cookie_name(participant.study_id),
+        participant.token,
+        salt=SESSION_COOKIE_SALT,
+        max_age=SESSION_COOKIE_AGE,
+        path="/s/",
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _browser_token(request, study_id: int) -> str | None:
+    return request.get_signed_cookie(_session_cookie_name(study_id), default=None, salt=SESSION_COOKIE_SALT)
+
+
 @never_cache
 def entry(request, entry_token: str):
-    """The link participants follow, e.g. from Prolific with ?PROLIFIC_PID=…&STUDY_ID=…&SESSION_ID=…"""
-    if not ratelimit.allow(
+    """The link participants follow, e.g. from Prolific with ?PROLIFIC_PID=…&STUDY_ID=…&SESSION_ID=…
+
+    A GET shows the consent page and stores nothing (link previews and crawlers make no participants); the
+    participant is created when they agree or decline (the POST). A Prolific id that already has a session, or a
+    browser that already took part, resumes that session instead.
+    """
+    if request.method == "POST" and not ratelimit.allow(  # the request that makes a participant
         scope="study-entry", key=ratelimit.client_address(request), per_minute=settings.STUDY_ENTRY_RATE_LIMIT
     ):
         return _message(request, "Too many attempts", "Please wait a minute and open the link again.", 429)
@@ -61,14 +97,17 @@ def entry(request, entry_token: str):
             400,
             study,
         )
+    pid = ids["PROLIFIC_PID"]
+    returning = participation.returning_participant(study=study, prolific_pid=pid)
+    token = _browser_token(request, study.pk)
+    if returning is None and not pid and token:  # this browser already took part without a Prolific id
+        returning = Participant.objects.filter(study=study, token=token).first()
+        if returning is not None:
+            participation.resume(participant=returning)
+    if returning is not None:
+        return _bind_to_browser(_stage_redirect(returning), returning)
     try:
-        participant = participation.enter_study(
-            study=study,
-            prolific_pid=ids["PROLIFIC_PID"],
-            prolific_study_id=ids["STUDY_ID"],
-            prolific_session_id=ids["SESSION_ID"],
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
-        )
+        participation.check_entry(study=study, prolific_pid=pid)
     except participation.StudyNotOpen:
         return _message(
             request,
@@ -85,21 +124,68 @@ def entry(request, entry_token: str):
             400,
             study,
         )
-    return redirect("studies:participant", token=participant.token)
+    decision = _consent_decision(request)
+    if decision is None or decision == "no":
+        return _consent_page(request, study, confirm_decline=decision == "no")
+    try:
+        participant = participation.enter_study(
+            study=study,
+            prolific_pid=pid,
+            prolific_study_id=ids["STUDY_ID"],
+            prolific_session_id=ids["SESSION_ID"],
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+    except participation.StudyNotOpen:  # closed between the check and now
+        return _message(
+            request, "This study is not open", "This study is not taking participants now.", 403, study
+        )
+    participation.record_consent(participant=participant, agreed=decision == "yes")
+    return _bind_to_browser(_stage_redirect(participant), participant)
+
+
+def _consent_decision(request) -> str | None:
+    """ "yes", "no" (asks to confirm) or "leave" (confirmed) for a consent POST; None for a GET or a bad POST."""
+    if request.method != "POST":
+        return None
+    form = ConsentForm(request.POST)
+    return form.cleaned_data["consent"] if form.is_valid() else None
+
+
+def _consent_page(request, study: Study, *, confirm_decline: bool, participant: Participant | None = None):
+    context = {"study": study, "participant": participant, "confirm_decline": confirm_decline}
+    return render(request, "studies/consent.html", context)
+
+
+def _own_participant(request, token: str) -> Participant | HttpResponse:
+    """The participant of this token, if this browser holds their session; otherwise a page saying why not."""
+    participant = get_object_or_404(Participant.objects.select_related("study"), token=token)
+    if _browser_token(request, participant.study_id) != participant.token:
+        return _message(
+            request,
+            "This study session is open in another browser",
+            "This page belongs to a session that was started in another browser, so it is not shown here. "
+            "If you take part through Prolific, open the study again from Prolific to continue in this browser.",
+            403,
+            participant.study,
+        )
+    return participant
 
 
 def participant_page(page_stage: Stage):
-    """Load the participant by token (404 if unknown); send them to their own stage if this is not it."""
+    """Load the participant by token (404 if unknown, 403 in another browser); send them to their own stage
+    if this is not it."""
 
     def decorator(view):
         @wraps(view)
         @never_cache
-        def wrapper(request, token: str):
-            participant = get_object_or_404(Participant.objects.select_related("study"), token=token)
+        def wrapper(request, token: str, **kwargs):
+            participant = _own_participant(request, token)
+            if isinstance(participant, HttpResponse):
+                return participant
             participation.resume(participant=participant)
             if participation.stage(participant) != page_stage:
                 return _stage_redirect(participant)
-            return view(request, participant)
+            return view(request, participant, **kwargs)
 
         return wrapper
 
@@ -108,20 +194,22 @@ def participant_page(page_stage: Stage):
 
 @never_cache
 def participant_home(request, token: str):
-    participant = get_object_or_404(Participant.objects.select_related("study"), token=token)
+    participant = _own_participant(request, token)
+    if isinstance(participant, HttpResponse):
+        return participant
     return _stage_redirect(participant)
 
 
 @participant_page(Stage.CONSENT)
 def consent(request, participant: Participant):
-    if request.method == "POST":
-        form = ConsentForm(request.POST)
-        if form.is_valid():
-            participation.record_consent(
-                participant=participant, agreed=form.cleaned_data["consent"] == "yes"
-            )
-            return _stage_redirect(participant)
-    return render(request, "studies/consent.html", {"participant": participant, "study": participant.study})
+    """Consent of a participant created before consent was asked on the entry page."""
+    decision = _consent_decision(request)
+    if decision in ("yes", "leave"):
+        participation.record_consent(participant=participant, agreed=decision == "yes")
+        return _stage_redirect(participant)
+    return _consent_page(
+        request, participant.study, confirm_decline=decision == "no", participant=participant
+    )
 
 
 @participant_page(Stage.INSTRUCTIONS)
@@ -156,31 +244,60 @@ def demographics(request, participant: Participant):
     )
 
 
-@participant_page(Stage.ITEMS)
-def item(request, participant: Participant):
-    study = participant.study
+def _current_item_redirect(participant: Participant):
+    """To the page of the item the participant is on: each served item has a URL of its own."""
     if not participant.sequence_length:
         participation.start_items(participant=participant)
+    assignment = participation.serve_next_item(participant=participant)
+    if assignment is None:  # everything rated: the stage has changed
+        return redirect(STAGE_URLS[participation.stage(participant)], token=participant.token)
+    return redirect("studies:item", token=participant.token, position=assignment.position)
+
+
+@participant_page(Stage.ITEMS)
+def current_item(request, participant: Participant):
+    return _current_item_redirect(participant)
+
+
+@participant_page(Stage.ITEMS)
+def item(request, participant: Participant, position: int):
+    """Item `position`: its form while it is the one handed out, read-only once rated.
+
+    The URL names the item, so a submission is stored for the item whose page was answered whatever Back,
+    Forward, reload or a second tab did; the page's form keeps no answers across pages (autocomplete off).
+    """
+    study = participant.study
     scales = list(study.scales.all())
     form = None
     if request.method == "POST":
         form = RatingForm(request.POST, scales=scales, comment_enabled=study.comment_enabled)
         if form.is_valid():
-            return _submit(request, participant, form)
-    assignment = participation.serve_next_item(participant=participant)
-    if assignment is None:  # everything rated: the stage has changed
+            return _submit(request, participant, position, form)
+    if not participant.sequence_length:
+        participation.start_items(participant=participant)
+    current = participation.serve_next_item(participant=participant)
+    if current is None:
         return _stage_redirect(participant)
-    if form is None:
-        form = RatingForm(
-            initial={"position": assignment.position}, scales=scales, comment_enabled=study.comment_enabled
+    if position != current.position:
+        rated = participation.rated_item(participant=participant, position=position)
+        if rated is None:  # not handed out yet (or no such item): the one to answer now
+            return _current_item_redirect(participant)
+        shown = RatingForm(
+            {**{k: str(v) for k, v in rated.stored_values.items()}, "comment": rated.comment},
+            scales=scales,
+            comment_enabled=study.comment_enabled,
         )
-    elif form.data.get("position") != str(assignment.position):  # an incomplete form from an old page
-        return _stage_redirect(participant)
-    return render(request, "studies/item.html", _item_context(participant, assignment, form))
+        context = _item_context(participant, rated, shown) | {
+            "rated": True,
+            "current_position": current.position,
+        }
+        return render(request, "studies/item.html", context)
+    if form is None:
+        form = RatingForm(scales=scales, comment_enabled=study.comment_enabled)
+    return render(request, "studies/item.html", _item_context(participant, current, form))
 
 
-def _submit(request, participant: Participant, form: RatingForm):
-    position = form.cleaned_data["position"]
+def _submit(request, participant: Participant, position: int, form: RatingForm):
     try:
         outcome = participation.submit_item(
             participant=participant,
@@ -223,6 +340,7 @@ def _item_context(participant: Participant, assignment, form: RatingForm) -> dic
         "answer_text": question.choices[OPTION_LABELS.index(answer_label)],
         "explanation_text": explanation.text if explanation else check.instruction,
         "correct": explanation.correct if explanation else None,
+        "is_check": check is not None,  # an attention check: no model's answer or explanation to show
     }
 
 

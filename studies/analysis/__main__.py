@@ -27,7 +27,10 @@ def parser() -> argparse.ArgumentParser:
         help="the study's ratings CSV (one row per rating and scale); optional with --accuracy",
     )
     p.add_argument(
-        "--accuracy", type=Path, help="accuracy CSV: method, data_variant, student, seed, accuracy (0-1)"
+        "--accuracy",
+        type=Path,
+        help="accuracy CSV: method, data_variant, student, seed, accuracy (0-1); or the site's /runs/results.csv, "
+        "or a report's tables/accuracy_runs.csv",
     )
     p.add_argument("--out", type=Path, required=True, help="folder for the report (created if needed)")
     p.add_argument(
@@ -79,9 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.ratings is None and args.accuracy is None:
         cli.error("give a ratings CSV, --accuracy FILE, or both")
     try:
+        accuracy = read_accuracy_csv(args.accuracy) if args.accuracy else None
+        if accuracy is not None and accuracy.attrs.get("note"):
+            print(f"note: {accuracy.attrs['note']}", file=sys.stderr)
         report = build_report(
             read_ratings_csv(args.ratings) if args.ratings else None,
-            read_accuracy_csv(args.accuracy) if args.accuracy else None,
+            accuracy,
             args.out,
             reference=args.reference,
             include_test_responses=args.include_test_responses,

@@ -42,8 +42,31 @@ def read_ratings_csv(path: str | Path) -> pd.DataFrame:
     return _read_csv_as_text(path)
 
 
+# The project's own exports, read as accuracy tables: the run table of /runs/results.csv (its test accuracy is the
+# accuracy; runs without one are left out) and a report's tables/accuracy_runs.csv (its outlier columns are derived).
+RUN_TABLE_ACCURACY = "test_accuracy"
+DERIVED_ACCURACY_COLUMNS = ("outlier_low", "outlier_high", "outlier")
+
+
 def read_accuracy_csv(path: str | Path) -> pd.DataFrame:
-    return _read_csv_as_text(path)
+    """An accuracy CSV: the contract's columns, /runs/results.csv or a report's tables/accuracy_runs.csv.
+
+    What was left out, if anything, is said in `attrs["note"]`."""
+    frame = _read_csv_as_text(path)
+    frame = frame.drop(columns=[c for c in DERIVED_ACCURACY_COLUMNS if c in frame.columns])
+    if RUN_TABLE_ACCURACY in frame.columns and "accuracy" not in frame.columns:
+        evaluated = frame[RUN_TABLE_ACCURACY].str.strip() != ""
+        kept = [c for c in ACCURACY_COLUMNS if c != "accuracy"] + [RUN_TABLE_ACCURACY]
+        attrs = dict(frame.attrs)
+        frame = frame.loc[evaluated, [c for c in kept if c in frame.columns]]
+        frame = frame.rename(columns={RUN_TABLE_ACCURACY: "accuracy"})
+        frame.attrs = attrs | {"first_line": None}  # rows were left out: problems are named by row
+        if (~evaluated).any():
+            n = int((~evaluated).sum())
+            frame.attrs["note"] = (
+                f"{attrs['source']}: {n} training run{'s' if n != 1 else ''} without a test accuracy left out"
+            )
+    return frame
 
 
 def _read_csv_as_text(path: str | Path) -> pd.DataFrame:

@@ -263,3 +263,29 @@ def test_an_empty_teacher_output_is_refused_before_launch_unless_the_run_skips_t
     assert services.run_in_process(run=run) == Run.Status.SUCCEEDED
     run.refresh_from_db()
     assert "left out 1 question(s) without the teacher data they need (q1" in run.log_tail
+
+
+def test_a_run_trains_into_a_folder_of_its_own_even_where_an_earlier_database_left_one_of_the_same_id(
+    dataset, artifacts
+):
+    """Issue 12, failure 4: ARTIFACTS_DIR/runs/<id> of an earlier database (the SQLite demo, a reset) made a
+    fresh database's run with the same id fail with "holds a run with other settings"."""
+    teacher_data = make_teacher_data(dataset)
+    run = services.create_run(
+        run=TrainingRun(
+            dataset=dataset,
+            student="random:t5-tiny",
+            method="multitask",
+            data_variant="unrevised",
+            hyperparameters=TINY | {"max_steps": 2, "eval_every": 2},
+        ),
+        generation_runs=[teacher_data],
+        launch=False,
+    )
+    earlier = artifacts / "runs" / str(run.pk)  # what a run with this id in another database wrote
+    earlier.mkdir(parents=True)
+    (earlier / "run_config.json").write_text('{"method": "standard", "max_steps": 5000}')
+    assert services.run_in_process(run=run) == Run.Status.SUCCEEDED, Run.objects.get(pk=run.pk).error
+    run.refresh_from_db()
+    assert not Path(run.final_checkpoint).is_relative_to(earlier)
+    assert (earlier / "run_config.json").read_text() == '{"method": "standard", "max_steps": 5000}'

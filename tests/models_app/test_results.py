@@ -119,3 +119,21 @@ def test_the_inference_run_list_shows_each_accuracy_with_its_bootstrap_interval(
     page = staff_client.get("/admin/models_app/inferencerun/").content.decode()
     assert "accuracy [95% ci]" in page.lower()
     assert "60.0% [20.0–100.0]" in page and "80.0% [40.0–100.0]" in page  # 3 and 4 of 5 questions
+
+
+def test_the_run_table_csv_is_an_accuracy_file_for_the_analysis_cli(staff_client, experiment, tmp_path):
+    """Issue 12, failure 6: `python -m studies.analysis … --accuracy results.csv` refused /runs/results.csv."""
+    from studies.analysis.inputs import read_accuracy_csv, validate_accuracy
+
+    path = tmp_path / "results.csv"
+    path.write_bytes(b"".join(staff_client.get("/runs/results.csv").streaming_content))
+    read = read_accuracy_csv(path)
+    runs = validate_accuracy(read)
+    # The four runs with a test accuracy (correct of 5 predictions); the running one has none yet.
+    assert sorted(zip(runs["method"], runs["seed"], runs["accuracy"].round(6), strict=True)) == [
+        ("multitask", 0, 0.6),
+        ("multitask", 1, 0.4),
+        ("multitask", 2, 0.8),
+        ("standard", 0, 0.2),
+    ]
+    assert read.attrs["note"] == f"{path}: 1 training run without a test accuracy left out"

@@ -71,7 +71,8 @@ def rate_with_keys(page, value: int) -> None:
 
 
 def current_position(page) -> int:
-    return int(page.locator("input[name=position]").input_value())
+    """Each item has its own address: /s/p/<token>/item/<position>/."""
+    return int(re.search(r"/item/(\d+)/$", page.url).group(1))
 
 
 def test_an_annotator_completes_the_study_in_the_browser(live_server, browser):
@@ -132,6 +133,7 @@ def test_the_item_page_fits_a_phone_screen(live_server, browser):
     page = new_page(browser, viewport={"width": 375, "height": 740}, has_touch=True)
     start(page, live_server, study, "PHONE1", screenshots="phone")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    expect(page.get_by_text("to answer the statement you are on")).to_be_hidden()  # no number keys on a phone
     option = page.get_by_role("group", name="Completeness").get_by_text("Strongly agree")
     assert option.bounding_box()["height"] >= 24
     page.get_by_role("group", name="Completeness").get_by_role("radio", name="5 Strongly agree").tap()
@@ -146,6 +148,10 @@ def test_declining_consent_shows_the_screen_out_code(live_server, browser):
     page.clock.install()
     page.goto(entry_url(live_server, study, "NOPE1"))
     page.get_by_role("button", name="I do not agree").click()
+    expect(page.get_by_role("alertdialog", name="Leave the study?")).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "consent-declined-confirm.png", full_page=True)
+    assert not Participant.objects.exists()
+    page.get_by_role("button", name="Yes, leave the study").click()
     expect(page.locator("#code")).to_have_text("STOP5678")
     expect(page.get_by_text("You chose not to take part")).to_be_visible()
     page.clock.run_for(6000)
@@ -160,9 +166,76 @@ def test_failing_the_attention_check_shows_the_screen_out_code(live_server, brow
         rate_with_keys(page, 3)
         page.get_by_role("button", name="Next").click()
         page.wait_for_load_state("domcontentloaded")
+    expect(page.get_by_role("heading", name="Please read this carefully")).to_be_visible()
+    expect(page.get_by_text("The model answered")).to_have_count(0)
+    page.screenshot(path=ARTIFACTS / "attention-check.png", full_page=True)
     rate_with_keys(page, 5 if expected != 5 else 1)
     page.get_by_role("button", name="Next").click()
     expect(page.locator("#code")).to_have_text("STOP5678")
     expect(page.get_by_text("did not follow the instructions on the attention-check pages")).to_be_visible()
     page.screenshot(path=ARTIFACTS / "screened-out.png")
     assert Participant.objects.get(prolific_pid="CARELESS1").status == Participant.Status.SCREENED_OUT
+
+
+def test_back_then_next_never_stores_answers_on_another_item(live_server, browser):
+    """Issue 12, failure 1: Chromium restored item 1's answers onto item 2 after Back, and Next stored them."""
+    study = make_open_study()
+    page = new_page(browser)
+    start(page, live_server, study, "BACK1")
+    rate_with_keys(page, 2)
+    page.locator("textarea[name=comment]").fill("about the first item")
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("heading", name="Item 2 of 13")).to_be_attached()
+
+    page.go_back()  # item 1 again, as it was rated: read-only, with the way on to item 2
+    expect(page.get_by_role("heading", name="You have rated this item")).to_be_visible()
+    assert current_position(page) == 1
+    expect(page.locator("input[type=radio]:checked")).to_have_count(5)
+    expect(page.locator("input[type=radio][value='2']:checked")).to_have_count(5)
+    expect(page.locator("textarea[name=comment]")).to_be_disabled()
+    expect(page.get_by_role("button", name="Next")).to_have_count(0)
+    page.screenshot(path=ARTIFACTS / "item-rated.png", full_page=True)
+
+    page.go_forward()  # item 2 has nothing of item 1's answers
+    expect(page.get_by_role("heading", name="Item 2 of 13")).to_be_attached()
+    page.wait_for_load_state("domcontentloaded")
+    assert page.locator("input[type=radio]:checked").count() == 0
+    assert page.locator("textarea[name=comment]").input_value() == ""
+    page.go_back()
+    page.get_by_role("link", name="Continue with item 2").click()
+    expect(page.get_by_role("heading", name="Item 2 of 13")).to_be_attached()
+    page.wait_for_load_state("domcontentloaded")
+    assert page.locator("input[type=radio]:checked").count() == 0
+
+    participant = Participant.objects.get(prolific_pid="BACK1")
+    assert not participant.assignments.get(position=2).ratings.exists()
+    assert participant.assignments.get(position=1).comment == "about the first item"
+
+
+def test_a_reload_keeps_unsent_answers_and_a_second_tab_cannot_answer_another_item(live_server, browser):
+    study = make_open_study()
+    page = new_page(browser)
+    start(page, live_server, study, "TABS1")
+    page.get_by_role("group", name="Plausibility").get_by_role("radio", name="4 Agree").check()
+    page.locator("textarea[name=comment]").fill("half done")
+    page.reload()
+    page.wait_for_load_state("domcontentloaded")
+    expect(
+        page.get_by_role("group", name="Plausibility").get_by_role("radio", name="4 Agree")
+    ).to_be_checked()
+    expect(page.locator("textarea[name=comment]")).to_have_value("half done")
+
+    other = page.context.new_page()  # a second tab on the same item
+    other.goto(page.url)
+    other.wait_for_load_state("domcontentloaded")
+    rate_with_keys(other, 5)
+    other.get_by_role("button", name="Next").click()
+    expect(other.get_by_role("heading", name="Item 2 of 13")).to_be_attached()
+
+    rate_with_keys(page, 1)  # the first tab, still on item 1, answers it differently
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_text("had already been saved, so they were kept")).to_be_visible()
+    assert current_position(page) == 2
+    participant = Participant.objects.get(prolific_pid="TABS1")
+    assert set(participant.assignments.get(position=1).ratings.values_list("value", flat=True)) == {5}
+    assert not participant.assignments.get(position=2).ratings.exists()

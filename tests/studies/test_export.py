@@ -55,7 +55,7 @@ def rated_study(client, study):
     for _ in range(6):
         rate_current_item(client, out, value=5)
     client.get(f"/s/p/{out.token}/item/")
-    client.post(f"/s/p/{out.token}/item/", {"position": 7, **dict.fromkeys(SCALES, 5)})
+    client.post(f"/s/p/{out.token}/item/7/", dict.fromkeys(SCALES, 5))
     services.fill_with_test_responses(study=study, participants=3)
     return study
 

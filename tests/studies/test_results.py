@@ -201,3 +201,30 @@ def test_compute_needs_a_post_with_a_csrf_token(django_user_model, artifacts):
     assert strict.get(compute_url(study)).status_code == 405
     assert strict.post(compute_url(study), {"include_test_responses": "on"}).status_code == 403
     assert not AnalysisReport.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_that_raises_in_the_web_process_thread_is_failed_at_once_with_its_traceback(
+    staff_client, settings, tmp_path
+):
+    """Issue 12, failure 2: with no broker, the thread died at once and the report stayed `running` for an hour.
+
+    The folder setting is given as django-environ's Path, what the settings held before they held pathlib
+    paths: `ARTIFACTS_DIR / "reports"` raises TypeError, as on the demo.
+    """
+    import environ
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # no broker: the web process computes it in a thread
+    settings.ARTIFACTS_DIR = environ.Path(str(tmp_path))
+    study = make_rated_study(participants=2)
+    staff_client.post(compute_url(study), {"include_test_responses": "on"})
+    report = wait_for(
+        lambda: AnalysisReport.objects.filter(study=study, status=AnalysisReport.Status.FAILED).first(),
+        timeout=30,
+        what="the report to be marked failed",
+    )
+    assert report.error.startswith("TypeError: unsupported operand type(s) for /")
+    assert "Traceback (most recent call last)" in report.error and "directory" in report.error
+    page = staff_client.get(results_url(study)).content.decode()
+    assert "The last computation failed" in page and "TypeError: unsupported operand" in page
+    assert "Compute the report</button>" in page and "disabled>" not in page  # it can be tried again

@@ -170,3 +170,13 @@ def test_the_admin_freezes_a_study_once_it_has_participants(staff_client):
     )
     assert b"deleted 1 simulated participants" in response.content
     assert b'name="items-0-excluded"' in staff_client.get(f"/admin/studies/study/{study.pk}/change/").content
+
+
+def test_the_study_admin_gives_an_absolute_entry_link_and_plain_help_texts(staff_client, study):
+    """Issue 12, item 5: a relative entry link, and a raw <code> in a help text that made the page monospace."""
+    page = staff_client.get(f"/admin/studies/study/{study.pk}/change/").content.decode()
+    assert (
+        f"<code>http://testserver/s/{study.entry_token}/?PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}&amp;STUDY_ID="
+        in page
+    )
+    assert "?cc=<code>" not in page and page.count("<code>") == page.count("</code>")

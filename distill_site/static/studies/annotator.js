@@ -3,6 +3,9 @@
   "use strict";
 
   var form = document.querySelector("form.rating-form");
+  if (form && form.classList.contains("rated")) {
+    form = null; // an item already rated, shown read-only: nothing to answer
+  }
   if (form) {
     var scales = Array.prototype.slice.call(form.querySelectorAll("fieldset.scale"));
     var submit = form.querySelector("button[type=submit]");
@@ -31,6 +34,35 @@
       (next ? firstInput(next) : submit).focus();
     });
 
+    // Answers not yet sent survive a reload of this item's page (and only of this item's page: the key is
+    // its URL, and the form itself has autocomplete="off", so the browser restores nothing onto another item).
+    var draftKey = form.dataset.draftKey ? "draft:" + form.dataset.draftKey : null;
+    var storage = null;
+    try { storage = window.sessionStorage; } catch (e) { storage = null; }
+    var comment = form.querySelector("textarea[name=comment]");
+    if (storage && draftKey) {
+      var saved = null;
+      try { saved = JSON.parse(storage.getItem(draftKey) || "null"); } catch (e) { saved = null; }
+      var untouched = !form.querySelector("input[type=radio]:checked") && !(comment && comment.value);
+      if (saved && untouched) {
+        Object.keys(saved.values || {}).forEach(function (name) {
+          var input = form.querySelector('input[type=radio][name="' + name + '"][value="' + saved.values[name] + '"]');
+          if (input) input.checked = true;
+        });
+        if (comment && saved.comment) comment.value = saved.comment;
+      }
+      var saveDraft = function () {
+        var values = {};
+        Array.prototype.forEach.call(form.querySelectorAll("input[type=radio]:checked"), function (input) {
+          values[input.name] = input.value;
+        });
+        storage.setItem(draftKey, JSON.stringify({ values: values, comment: comment ? comment.value : "" }));
+      };
+      form.addEventListener("change", saveDraft);
+      form.addEventListener("input", saveDraft);
+      form.addEventListener("submit", function () { storage.removeItem(draftKey); });
+    }
+
     // One submission per page: a double click or a second Enter sends nothing more.
     form.addEventListener("submit", function (event) {
       if (form.dataset.submitted) {
@@ -48,6 +80,20 @@
       }
     });
   }
+
+  // The other pages' forms (consent, instructions, about you) are sent once too.
+  Array.prototype.forEach.call(document.querySelectorAll("form.stage-form"), function (stageForm) {
+    stageForm.addEventListener("submit", function (event) {
+      if (stageForm.dataset.submitted) {
+        event.preventDefault();
+        return;
+      }
+      stageForm.dataset.submitted = "true";
+    });
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted) delete stageForm.dataset.submitted;
+    });
+  });
 
   var summary = document.querySelector("[data-focus-on-load]");
   if (summary) summary.focus();

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from studies import participation, reports
+from studies import reports
 from studies.analysis import ANALYSED_STATUSES, PARTICIPANT_STATUSES, InputError, summary_text
 from studies.analysis.ratings_analysis import ALPHA
 from studies.analysis_inputs import analysis_inputs
@@ -48,7 +48,6 @@ class Command(BaseCommand):
                 f"{pk} ({title})" for pk, title in Study.objects.values_list("pk", "title")[:20]
             )
             raise CommandError(f"no study with id {study_id}; studies: {known or 'none yet'}")
-        participation.release_abandoned_participants(study=study)
         chosen = {
             "include_test_responses": options["include_test_responses"],
             "include_statuses": tuple(options["include_status"] or ANALYSED_STATUSES),

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from distill_site.background import run_beat_in_thread
 from models_app.management.commands.ensure_admin import credentials_file
 from studies.pipeline import DEMO_DATA, STUDY_CONDITIONS, ForegroundRunner, Plan, advance
 from training.students import RANDOM_PREFIX
@@ -76,6 +77,7 @@ class Command(BaseCommand):
         call_command("ensure_admin", stdout=self.stdout)
         self._print_links(outcome.study, addrport, tiny=student.startswith(RANDOM_PREFIX))
         if not no_serve:
+            run_beat_in_thread()  # no broker: release abandoned sessions, fail stale runs, beside the server
             call_command("runserver", addrport, use_reloader=False)
 
     def _print_links(self, study, addrport: str, tiny: bool) -> None:

@@ -5,7 +5,6 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from studies import participation
 from studies.export import write_study_export
 from studies.models import Study
 
@@ -27,7 +26,6 @@ class Command(BaseCommand):
                 f"{pk} ({title})" for pk, title in Study.objects.values_list("pk", "title")[:20]
             )
             raise CommandError(f"no study with id {study_id}; studies: {known or 'none yet'}")
-        participation.release_abandoned_participants(study=study)
         for path in write_study_export(
             study=study, directory=directory, include_test_responses=include_test_responses
         ):

@@ -73,3 +73,17 @@ def test_cli_writes_the_report_and_prints_the_summary(accuracy_runs, tmp_path, c
     assert "Two-way ANOVA on revised data" in printed
     assert (tmp_path / "out" / "report.html").is_file()
     assert read_ratings_csv(tmp_path / "ratings.csv").attrs["first_line"] == 2
+
+
+def test_the_cli_reads_the_accuracy_table_of_its_own_report(accuracy_runs, tmp_path):
+    """Issue 12, failure 6: tables/accuracy_runs.csv (with its outlier columns) was refused as --accuracy."""
+    small_study(n_participants=12, effects={BETTER: 1.0}).to_csv(tmp_path / "ratings.csv", index=False)
+    accuracy_runs.to_csv(tmp_path / "runs.csv", index=False)
+    ratings = str(tmp_path / "ratings.csv")
+    assert main([ratings, "--accuracy", str(tmp_path / "runs.csv"), "--out", str(tmp_path / "first")]) == 0
+    again = tmp_path / "first" / "tables" / "accuracy_runs.csv"
+    assert main([ratings, "--accuracy", str(again), "--out", str(tmp_path / "second")]) == 0
+    for table in ("accuracy_runs", "accuracy_by_method_variant_student", "accuracy_anova"):
+        first = pd.read_csv(tmp_path / "first" / "tables" / f"{table}.csv")
+        second = pd.read_csv(tmp_path / "second" / "tables" / f"{table}.csv")
+        pd.testing.assert_frame_equal(first, second)
