@@ -43,9 +43,10 @@ def read_ratings_csv(path: str | Path) -> pd.DataFrame:
 
 
 # The project's own exports, read as accuracy tables: the run table of /runs/results.csv (its test accuracy is the
-# accuracy; runs without one are left out) and a report's tables/accuracy_runs.csv (its outlier columns are derived).
+# accuracy; runs without one are left out) and a report's tables/accuracy_runs.csv (its condition and outlier
+# columns are derived).
 RUN_TABLE_ACCURACY = "test_accuracy"
-DERIVED_ACCURACY_COLUMNS = ("outlier_low", "outlier_high", "outlier")
+DERIVED_ACCURACY_COLUMNS = ("condition", "outlier_low", "outlier_high", "outlier")
 
 
 def read_accuracy_csv(path: str | Path) -> pd.DataFrame:
