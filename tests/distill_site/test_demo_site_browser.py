@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import chromium, screenshot_path
+from tests.browser import chromium, enter_study, screenshot_path
 
 pytestmark = pytest.mark.browser
 
@@ -157,12 +157,7 @@ def take_part(
     "double" (a double click on Next). Returns (their token, {position: the answers stored for it})."""
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
-    page.goto(f"{base}/s/{entry_token}/")
-    page.get_by_role("button", name="I agree, continue").click()
-    page.get_by_role("button", name="Start").click()
-    page.get_by_role("group", name="What is your age?").get_by_label("25–34").check()
-    page.get_by_role("group", name="How would you describe your English?").get_by_label("Fluent").check()
-    page.get_by_role("button", name="Continue").click()
+    enter_study(page, f"{base}/s/{entry_token}/")
     ready(page, 1)
     token = ITEM_URL.search(page.url).group(1)
     total = int(re.search(r"of (\d+)", page.locator("label[for=progress]").inner_text()).group(1))

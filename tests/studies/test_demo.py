@@ -12,7 +12,7 @@ from models_app.management.commands import ensure_admin
 from models_app.models import GenerationRun, InferenceRun, Run, TeacherOutput, TrainingRun
 from studies.models import Participant, Study
 from studies.pipeline import STUDY_CONDITIONS
-from tests.browser import chromium
+from tests.browser import chromium, enter_study
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,12 +72,7 @@ def test_the_demo_runs_the_whole_pipeline_and_a_participant_reaches_a_rating_pag
 
     with chromium() as browser:
         page = browser.new_page()
-        page.goto(f"{live_server.url}/s/{study.entry_token}/")
-        page.get_by_role("button", name="I agree, continue").click()
-        page.get_by_role("button", name="Start").click()
-        page.get_by_role("group", name="What is your age?").get_by_label("25–34").check()
-        page.get_by_role("group", name="How would you describe your English?").get_by_label("Fluent").check()
-        page.get_by_role("button", name="Continue").click()
+        enter_study(page, f"{live_server.url}/s/{study.entry_token}/")
         expect(page.get_by_role("heading", name="The model’s explanation")).to_be_visible()
         expect(page.get_by_role("group", name="Plausibility")).to_be_visible()
     assert Participant.objects.get(study=study).status == Participant.Status.IN_PROGRESS
