@@ -7,28 +7,21 @@ from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
 
+from training.config import TrainConfig
+
 from .hyperparameters import normalize_hyperparameters
 from .models import (
     Checkpoint,
     Dataset,
-    DataVariant,
     GenerationRun,
     InferenceRun,
     Question,
     Run,
     Teacher,
     TeacherOutput,
-    TrainingMethod,
     TrainingRun,
 )
 from .selectors import questions_missing_output_kind
-
-# Teacher outputs each data variant trains on, and those the counterfactual methods add.
-VARIANT_OUTPUT_KIND = {
-    DataVariant.UNREVISED: TeacherOutput.Kind.EXPLANATION,
-    DataVariant.REVISED: TeacherOutput.Kind.REVISED_EXPLANATION,
-}
-COUNTERFACTUAL_METHODS = (TrainingMethod.COUNTERFACTUAL, TrainingMethod.MULTITASK_COUNTERFACTUAL)
 
 
 def _require_questions(dataset: Dataset, split: str, field: str = "dataset") -> None:
@@ -51,14 +44,11 @@ def check_generation_settings(*, teacher: Teacher, dataset: Dataset, split: str,
     _require_questions(dataset, split)
 
 
-def required_output_kinds(*, method: str, data_variant: str) -> list[str]:
-    """Teacher output kinds a training run needs for every train question."""
-    if method == TrainingMethod.STANDARD:
-        return []
-    kinds = [VARIANT_OUTPUT_KIND[data_variant]]
-    if method in COUNTERFACTUAL_METHODS:
-        kinds.append(TeacherOutput.Kind.OPTION_EXPLANATION)
-    return kinds
+def required_output_kinds(*, method: str, data_variant: str, hyperparameters: dict) -> list[str]:
+    """Teacher output kinds a training run needs for every train question: the library's answer for its settings
+    (a combined run with gamma = 1 trains only on the multitask tasks, and needs no option explanations)."""
+    config = TrainConfig(method=method, data_variant=data_variant, **hyperparameters)
+    return list(config.required_teacher_outputs)
 
 
 def check_training_settings(
@@ -89,9 +79,12 @@ def check_training_settings(
             )
         elif run.status != Run.Status.SUCCEEDED:
             errors.setdefault("generation_runs", []).append(f"{run} is {run.status}; it must have succeeded.")
-    if not errors.get("generation_runs"):
-        skip = isinstance(hyperparameters, dict) and hyperparameters.get("missing_teacher") == "skip"
-        for kind in required_output_kinds(method=method, data_variant=data_variant):
+    if not errors.keys() & {"hyperparameters", "generation_runs"}:
+        skip = hyperparameters["missing_teacher"] == "skip"
+        kinds = required_output_kinds(
+            method=method, data_variant=data_variant, hyperparameters=hyperparameters
+        )
+        for kind in kinds:
             missing, total, examples = questions_missing_output_kind(
                 dataset=dataset, generation_runs=generation_runs, kind=kind
             )

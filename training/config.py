@@ -191,6 +191,16 @@ class TrainConfig:
         return tuple(task for task in self.tasks if weights[task] > 0)
 
     @property
+    def required_teacher_outputs(self) -> tuple[str, ...]:
+        """Teacher output kinds (`teacher_outputs.KINDS`) every train question needs: those its active tasks read."""
+        tasks = self.active_tasks
+        variant = "explain" in tasks or ("factual" in tasks and self.factual_explanation == "variant")
+        options = "counterfactual" in tasks or (
+            "factual" in tasks and self.factual_explanation == "gold_option"
+        )
+        return (self.explanation_field,) * variant + ("option_explanation",) * options
+
+    @property
     def explanation_field(self) -> str:
         return DATA_VARIANTS[self.data_variant]
 

@@ -59,11 +59,11 @@ def question_segments(
         return [Problem(TEACHER_SOURCE, 0, name, f"question {question.id!r}: {message}")]
 
     tasks = config.active_tasks
-    needs_explanation = any(task != "predict" for task in tasks)
-    if teacher is None and needs_explanation:
-        return [], problem(config.explanation_field, "no teacher outputs at all for this question")
+    needs = config.required_teacher_outputs
+    if teacher is None and needs:
+        return [], problem(needs[0], "no teacher outputs at all for this question")
     explanation = ""
-    if needs_explanation:
+    if config.explanation_field in needs:
         explanation = (getattr(teacher, config.explanation_field) or "").strip()
         if not explanation:
             return [], problem(

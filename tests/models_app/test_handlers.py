@@ -289,3 +289,27 @@ def test_a_run_trains_into_a_folder_of_its_own_even_where_an_earlier_database_le
     run.refresh_from_db()
     assert not Path(run.final_checkpoint).is_relative_to(earlier)
     assert (earlier / "run_config.json").read_text() == '{"method": "standard", "max_steps": 5000}'
+
+
+@pytest.mark.parametrize(
+    ("method", "weights"),
+    [("multitask_counterfactual", {"gamma": 1.0}), ("multitask", {"alpha": 1.0})],
+)
+def test_a_run_whose_weights_switch_off_the_tasks_that_read_teacher_outputs_needs_none_of_them(
+    dataset, method, weights
+):
+    """Issue 14: what a run needs from the teacher follows from its loss weights, not from its method's name:
+    with gamma = 1 the combined method trains only predict and explain, so no option explanations are needed;
+    with alpha = 1 multitask trains only predict, so no explanations at all."""
+    kinds = ("explanation",) if method == "multitask_counterfactual" else ()
+    teacher_data = make_teacher_data(dataset, kinds=kinds)
+    settings = dict(dataset=dataset, student="random:t5-tiny", method=method, data_variant="unrevised")
+    with pytest.raises(ValidationError, match="needs a teacher"):
+        services.create_run(run=TrainingRun(**settings, hyperparameters=TINY), generation_runs=[teacher_data])
+
+    run = services.create_run(
+        run=TrainingRun(**settings, hyperparameters=TINY | weights),
+        generation_runs=[teacher_data],
+        launch=False,
+    )
+    assert services.run_in_process(run=run) == Run.Status.SUCCEEDED, Run.objects.get(pk=run.pk).error
