@@ -15,9 +15,7 @@ from . import records, selectors
 from .jobs import JobCancelled, JobContext, JobFailed, register
 from .models import Checkpoint, GenerationRun, InferenceRun, Question, Run, Teacher, TrainingRun
 
-RESPONSE_CACHE_FOLDER = "teacher_responses"
 RUNS_FOLDER = "runs"
-EVAL_FRACTION = 0.1  # the paper's held-out share of the train questions
 EVAL_SPLIT_SEED = 0
 
 
@@ -58,7 +56,7 @@ def generation_config(run: GenerationRun):
 @register(Run.Kind.GENERATION)
 def generate(run: GenerationRun, ctx: JobContext) -> None:
     from training.generation import Generation
-    from training.response_cache import ResponseCache
+    from training.response_cache import RESPONSE_CACHE_FOLDER, ResponseCache
     from training.teacher import TeacherError, build_teacher
 
     questions = selectors.questions_for_split(dataset=run.dataset, split=run.split)
@@ -118,9 +116,7 @@ def train_student(run: TrainingRun, ctx: JobContext) -> None:
 
     config = train_config(run)
     questions = selectors.questions_for_split(dataset=run.dataset, split=Question.Split.TRAIN)
-    train_questions, eval_questions = train_eval_split(
-        questions, eval_fraction=EVAL_FRACTION, seed=EVAL_SPLIT_SEED
-    )
+    train_questions, eval_questions = train_eval_split(questions, seed=EVAL_SPLIT_SEED)
     teacher = selectors.teacher_explanations(training_run=run)
     ctx.log(
         f"{config.method}/{config.data_variant} student {config.student}, seed {config.seed}: "

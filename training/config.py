@@ -3,11 +3,11 @@
 Every field can be overridden per run (the CLI adds one `--option` per field).
 """
 
-import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from .formats import DEFAULT_FORMATS, FORMATS
+from .user_cache import default_cache_dir
 
 METHODS = ("standard", "multitask", "counterfactual", "multitask_counterfactual")
 # Data variant -> the field of `TeacherExplanations` that holds its explanation.
@@ -38,11 +38,6 @@ FACTUAL_EXPLANATIONS = ("variant", "gold_option")
 WRONG_OPTIONS = ("random", "first_wrong", "first")
 # The checkpoint a run's students are evaluated with: the best on the held-out questions, or the final weights.
 EVALUATED_CHECKPOINTS = ("best", "final")
-
-
-def default_cache_dir() -> str:
-    """Where tokenizers built offline are cached: $DISTILL_CACHE_DIR, else ~/.cache/distill-study."""
-    return os.environ.get("DISTILL_CACHE_DIR") or str(Path.home() / ".cache" / "distill-study")
 
 
 def _help(text: str) -> dict:
@@ -134,7 +129,10 @@ class TrainConfig:
         metadata=_help("error: refuse data with a missing teacher field; skip: leave those questions out"),
     )
     tokenizer_cache_dir: str = field(
-        default="", metadata=_help("cache of tokenizers built offline; default: $DISTILL_CACHE_DIR")
+        default="",
+        metadata=_help(
+            "cache of tokenizers built offline; default: the user cache dir ($DISTILL_CACHE_DIR, else $XDG_CACHE_HOME/distill-study)"
+        ),
     )
 
     def __post_init__(self) -> None:
@@ -214,7 +212,7 @@ class TrainConfig:
 
     @property
     def cache_dir(self) -> Path:
-        return Path(self.tokenizer_cache_dir or default_cache_dir())
+        return Path(self.tokenizer_cache_dir) if self.tokenizer_cache_dir else default_cache_dir()
 
     def task_weights(self) -> dict[str, float]:
         """Loss weight of each task; each task's loss is its mean token cross-entropy over the batch.

@@ -218,8 +218,11 @@ def load_split(source: str | Path, split: str) -> list[Question]:
     return load_questions(split_file(source, split) if source.is_dir() else source)
 
 
+EVAL_FRACTION = 0.1  # the paper's held-out share of the train questions
+
+
 def train_eval_split(
-    questions: list[Question], *, eval_fraction: float = 0.1, seed: int = 0
+    questions: list[Question], *, eval_fraction: float = EVAL_FRACTION, seed: int = 0
 ) -> tuple[list[Question], list[Question]]:
     """The paper's deterministic 90/10 split of the train file into train and held-out eval questions."""
     if not 0 < eval_fraction < 1:

@@ -14,6 +14,10 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
+RESPONSE_CACHE_FOLDER = (
+    "teacher_responses"  # the cache's folder under whichever root the caller keeps caches in
+)
+
 
 def _digest(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()

@@ -18,12 +18,10 @@ from ..cqa import SPLITS, DataError, load_split
 from ..generation import METHODS, Generation, GenerationConfig
 from ..key_values import parse_key_values
 from ..prompts import CRITIQUE_EXAMPLES, EXPLAIN_EXAMPLES, REVISION_EXAMPLES
-from ..response_cache import ResponseCache
+from ..response_cache import RESPONSE_CACHE_FOLDER, ResponseCache
 from ..teacher import BACKENDS, ENDPOINTS, TeacherError, TeacherSpec, build_teacher, parse_teacher
 from ..teacher_outputs import read_teacher_file, write_outputs
 from ..user_cache import default_cache_dir
-
-RESPONSE_CACHE_FOLDER = "teacher_responses"
 
 
 def register(subparsers) -> None:

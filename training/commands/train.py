@@ -24,7 +24,7 @@ from ..config import (
     WRONG_OPTIONS,
     TrainConfig,
 )
-from ..cqa import load_split, train_eval_split
+from ..cqa import EVAL_FRACTION, load_split, train_eval_split
 from ..formats import FORMATS
 from ..presets import PRESETS, preset_settings
 from ..teacher_outputs import load_teacher_explanations
@@ -87,7 +87,9 @@ def register(subparsers) -> None:
         "--teacher", nargs="+", default=[], help="teacher output files (generation or recorded)"
     )
     parser.add_argument("--output", required=True, help="folder for checkpoints and the result")
-    parser.add_argument("--eval-fraction", type=float, default=0.1, help="held-out share of the train file")
+    parser.add_argument(
+        "--eval-fraction", type=float, default=EVAL_FRACTION, help="held-out share of the train file"
+    )
     parser.add_argument("--limit", type=int, default=0, help="train on the first N train questions only")
     add_config_options(parser)
     parser.set_defaults(func=run)
