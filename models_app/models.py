@@ -13,7 +13,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-OPTION_LABELS = ("A", "B", "C", "D", "E")
+from training.cqa import LABELS
+
+OPTION_LABELS = LABELS  # the library's option letters
 ENV_VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
