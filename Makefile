@@ -69,3 +69,4 @@ test: $(VENV)/.installed-dev browser services
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports

@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 from training.cqa import load_split  # noqa: E402
 from training.generation import Generation, GenerationConfig  # noqa: E402
 from training.option_support import supported_option  # noqa: E402
-from training.teacher import TeacherSpec, build_teacher  # noqa: E402
+from training.teacher import TeacherSpec  # noqa: E402
+from training.teacher_factory import build_teacher  # noqa: E402
 from training.teacher_outputs import first_line  # noqa: E402
 
 

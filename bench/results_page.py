@@ -2,15 +2,18 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/distill .venv/bin/python -m bench.results_page [--participants 117]
 
-In a scratch test database (created and dropped here), a study of four conditions x 3 items each per participant
-x 5 scales, one attention check, is filled with simulated participants (the paper had 117) who rate one
-condition higher. It times `compute_report` once (what the worker runs: the whole analysis and its files), then,
+In a scratch test database (created and dropped here), a study over 60 real CommonsenseQA validation questions
+(`--data`, default ../shared/data/cqa) with four conditions of real explanations (the T5-large students' of the
+shared data, revised and unrevised, and the LLaMA-2 teacher's, revised and unrevised) x 3 items each per
+participant x 5 scales, one attention check, is filled with simulated participants (the paper had 117) who rate
+one condition higher. It times `compute_report` once (what the worker runs: the whole analysis and its files), then,
 each as the median of 5, the two parts of a results page view (reading every rating row to fingerprint the data
 and size the sample, without fitting a model; reading the stored report's tables back from CSV), the whole page
 and one table download. Prints the figures and the database queries of one page view.
 """
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -30,9 +33,43 @@ def timed(action, repeat: int = 5) -> float:
     return statistics.median(times)
 
 
+BETTER = "teacher/revised"  # rated higher by the simulated participants
+
+
+def open_study_over_real_explanations(data: Path, *, questions: int):
+    """An open study whose conditions are the shared data's real explanations of its first `questions`."""
+    from models_app.data_import import import_questions
+    from studies import services
+
+    dataset = import_questions(path=data / "cqa_validation.jsonl", dataset_name="CQA (bench)").dataset
+    study = services.create_study(
+        title="Rating explanations (bench)", item_count=questions, attention_checks=0
+    )
+    teacher = [json.loads(line) for line in (data / "teacher_llama2_validation.jsonl").open()]
+    conditions = {
+        "t5-large/revised": (data / "student_t5large_mt_cf_revised_validation.jsonl")
+        .read_text()
+        .splitlines(),
+        "t5-large/unrevised": (data / "student_t5large_mt_cf_unrevised_validation.jsonl")
+        .read_text()
+        .splitlines(),
+        "teacher/unrevised": [json.dumps(row) for row in teacher],
+        BETTER: [json.dumps(row | {"explanation": row["revised_explanation"]}) for row in teacher],
+    }
+    for name, lines in conditions.items():
+        parsed = services.parse_condition_file(lines=lines, dataset=dataset, source=name)
+        services.add_jsonl_condition(study=study, name=name, parsed=parsed, source=name)
+    services.add_attention_check(
+        study=study, position=7
+    )  # the middle of 4 x 3 items, as create_study places it
+    services.sample_items(study=study, seed=7)
+    return services.open_study(study=study)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--participants", type=int, default=117)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "cqa")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
@@ -54,10 +91,9 @@ def main() -> None:
         from studies import reports, services
         from studies.analysis_inputs import analysis_inputs
         from studies.models import AnalysisReport, Rating
-        from tests.studies.factories import BETTER, make_open_study
 
         settings.ARTIFACTS_DIR = Path(tempfile.mkdtemp(prefix="bench-results-"))
-        study = make_open_study(n_questions=60, item_count=60)
+        study = open_study_over_real_explanations(args.data, questions=60)
         start = time.perf_counter()
         services.fill_with_test_responses(
             study=study, participants=args.participants, seed=1, condition_means={BETTER: 3.4}

@@ -28,9 +28,9 @@ def main() -> int:
     import django
 
     django.setup()
+    from distill_site.chromium import chromium
     from models_app.management.commands.ensure_admin import credentials_file
     from studies.models import Study
-    from tests.browser import chromium
 
     study = Study.objects.filter(status=Study.Status.OPEN).order_by("-pk").first()
     if study is None or not credentials_file().exists():

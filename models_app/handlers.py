@@ -57,7 +57,8 @@ def generation_config(run: GenerationRun):
 def generate(run: GenerationRun, ctx: JobContext) -> None:
     from training.generation import Generation
     from training.response_cache import RESPONSE_CACHE_FOLDER, ResponseCache
-    from training.teacher import TeacherError, build_teacher
+    from training.teacher import TeacherError
+    from training.teacher_factory import build_teacher
 
     questions = selectors.questions_for_split(dataset=run.dataset, split=run.split)
     config = generation_config(run)

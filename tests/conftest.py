@@ -65,7 +65,7 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05, what: str
 @pytest.fixture(scope="module")
 def browser():
     """Headless Chromium, one per test module."""
-    from tests.browser import chromium
+    from distill_site.chromium import chromium
 
     with chromium() as browser:
         yield browser

@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import chromium, enter_study, screenshot_path
+from distill_site.chromium import chromium
+from tests.browser import enter_study, screenshot_path
 
 pytestmark = pytest.mark.browser
 

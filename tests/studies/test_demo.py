@@ -8,11 +8,12 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
+from distill_site.chromium import chromium
 from models_app.management.commands import ensure_admin
 from models_app.models import GenerationRun, InferenceRun, Run, TeacherOutput, TrainingRun
 from studies.models import Participant, Study
 from studies.pipeline import STUDY_CONDITIONS
-from tests.browser import chromium, enter_study
+from tests.browser import enter_study
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,8 @@ from training.prompts import (
     explain_prompt,
 )
 from training.response_cache import ResponseCache
-from training.teacher import TeacherSpec, build_teacher
+from training.teacher import TeacherSpec
+from training.teacher_factory import build_teacher
 
 
 def http_teacher(server, **options):

@@ -4,7 +4,8 @@ import pytest
 
 from training.generation import Generation, GenerationConfig
 from training.gguf_models import SMOLLM2, converted_gguf, smollm2_gguf
-from training.teacher import TeacherSpec, build_teacher
+from training.teacher import TeacherSpec
+from training.teacher_factory import build_teacher
 
 
 @pytest.fixture

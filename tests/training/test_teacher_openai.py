@@ -15,8 +15,8 @@ from training.teacher import (
     TeacherSpec,
     TeacherUnavailableError,
     UnknownModelError,
-    build_teacher,
 )
+from training.teacher_factory import build_teacher
 from training.teacher_openai import OpenAITeacher
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from training.cqa import DataError
 from training.generation import Generation, GenerationConfig
-from training.teacher import TeacherSpec, build_teacher
+from training.teacher import TeacherSpec
+from training.teacher_factory import build_teacher
 
 
 @pytest.fixture

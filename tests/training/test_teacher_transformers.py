@@ -4,7 +4,8 @@ import pytest
 
 from training.cqa import Question
 from training.prompts import critique_revision_draws, explain_draws, explain_prompt, revision_prompt
-from training.teacher import Decoding, TeacherError, TeacherRequest, TeacherSpec, build_teacher
+from training.teacher import Decoding, TeacherError, TeacherRequest, TeacherSpec
+from training.teacher_factory import build_teacher
 from training.teacher_transformers import TransformersTeacher
 
 

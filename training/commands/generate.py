@@ -19,7 +19,8 @@ from ..generation import METHODS, Generation, GenerationConfig
 from ..key_values import parse_key_values
 from ..prompts import CRITIQUE_EXAMPLES, EXPLAIN_EXAMPLES, REVISION_EXAMPLES
 from ..response_cache import RESPONSE_CACHE_FOLDER, ResponseCache
-from ..teacher import BACKENDS, ENDPOINTS, TeacherError, TeacherSpec, build_teacher, parse_teacher
+from ..teacher import BACKENDS, ENDPOINTS, TeacherError, TeacherSpec, parse_teacher
+from ..teacher_factory import build_teacher
 from ..teacher_outputs import read_teacher_file, write_outputs
 from ..user_cache import default_cache_dir
 
