@@ -335,3 +335,59 @@ def test_heartbeat_defaults_notice_a_dead_worker_within_about_a_minute():
     schedule = site.CELERY_BEAT_SCHEDULE["fail-stale-runs"]
     assert schedule["task"] == "models_app.tasks.fail_stale_runs"
     assert schedule["schedule"] <= site.RUN_HEARTBEAT_INTERVAL
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admin_and_the_api_list_each_attempt_with_its_error_and_log(monkeypatch, run_here, staff_client):
+    def handler(run, ctx):
+        ctx.progress(ctx.number, 2)
+        ctx.log(f"log line of attempt {ctx.number}")
+        if ctx.number == 1:
+            raise jobs.JobFailed("the teacher server refused the connection")
+
+    monkeypatch.setitem(jobs._HANDLERS, Run.Kind.GENERATION, handler)
+    run = make_generation_run(status=Run.Status.CREATED)
+    services.run_in_process(run=run)
+    run.refresh_from_db()
+    services.run_in_process(run=run)
+
+    page = staff_client.get(f"/admin/models_app/generationrun/{run.pk}/change/").content.decode()
+    assert "ttempts (each execution of the run)" in page
+    assert "the teacher server refused the connection" in page
+    assert "log line of attempt 1" in page and "log line of attempt 2" in page
+    assert "2 attempt(s)" in page
+
+    body = staff_client.get(f"/api/generation-runs/{run.pk}/").json()
+    assert (body["status"], body["state"], body["attempt"]) == ("succeeded", "succeeded", 2)
+    one, two = body["attempts"]
+    assert (one["number"], one["outcome"], two["outcome"]) == (1, "failed", "succeeded")
+    assert one["error"] == "the teacher server refused the connection" and two["error"] == ""
+    assert "log line of attempt 1" in one["log_tail"] and "log line of attempt 1" not in two["log_tail"]
+    assert one["host"] and one["pid"] and one["wall_seconds"] >= 0
+    assert body["total_progress"] == 2 and body["total_wall_seconds"] >= 0
+    assert staff_client.get(f"/api/runs/{run.pk}/").json()["attempts"][0]["outcome"] == "failed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancelled_run_whose_attempt_is_still_alive_shows_as_stopping(monkeypatch, run_here, staff_client):
+    monkeypatch.setattr(jobs, "PROGRESS_WRITE_INTERVAL", 0)
+    release = threading.Event()
+
+    def handler(run, ctx):
+        ctx.progress(1, 3)
+        release.wait(10)
+        ctx.progress(2, 3)
+
+    monkeypatch.setitem(jobs._HANDLERS, Run.Kind.GENERATION, handler)
+    run = make_generation_run(status=Run.Status.QUEUED, task_id="t")
+    thread, _ = in_thread(services.execute_run, run_id=run.pk, task_id="t")
+    wait_for(lambda: Run.objects.filter(pk=run.pk, progress_done=1).exists(), what="the attempt to start")
+    services.cancel_run(run=run)
+    try:
+        listing = staff_client.get("/admin/models_app/generationrun/").content.decode()
+        assert "run-stopping" in listing and "waiting for attempt 1 to stop" in listing
+        assert staff_client.get(f"/api/generation-runs/{run.pk}/").json()["state"] == "stopping"
+    finally:
+        release.set()
+        thread.join(10)
+    assert staff_client.get(f"/api/generation-runs/{run.pk}/").json()["state"] == "cancelled"
