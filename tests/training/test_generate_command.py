@@ -117,6 +117,40 @@ def test_kill_9_mid_run_then_rerun_finishes_with_each_output_once(data_dir, tmp_
     assert len(server.requests) - asked == 9 - written  # nothing stored was asked again
 
 
+def test_kill_9_after_answers_arrived_but_before_they_were_written_reasks_only_the_unanswered(
+    data_dir, tmp_path
+):
+    """Issue 18: every answer is cached as it arrives, so a rerun after a kill pays only for what had no answer."""
+    out, cache = tmp_path / "options.jsonl", tmp_path / "cache"
+    with OpenAIServer() as server:
+        server.slow_next(1, 20.0)  # the first request to arrive is answered late: its batch cannot be written
+        args = generate_args(data_dir, out, server, "--method", "option_explanations", "--cache", str(cache))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "training", *args],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(lambda: cached_lines(cache) == 14, timeout=60, what="14 of the 15 answers in the cache")
+        finally:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+        first = [r["body"] for r in server.requests]
+        assert len(first) == 15 and (not out.exists() or out.read_text() == "")  # answered, none written
+        never_answered = first[0]
+
+        assert main(args) == 0
+        rerun = [r["body"] for r in server.requests[len(first) :]]
+    assert rerun == [never_answered]  # the request log: only the one request that had no answer
+    keys = stored_keys(out)
+    assert len(keys) == len(set(keys)) == 15
+
+
+def cached_lines(folder: Path) -> int:
+    return sum(path.read_text().count("\n") for path in folder.glob("*.jsonl"))
+
+
 def test_a_bad_data_file_is_reported_by_line_and_nothing_is_written(tmp_path, openai_server, capsys):
     data = tmp_path / "bad.jsonl"
     data.write_text('{"id": "q1", "question": "Why?", "choices": ["a", "b"], "answer": "a"}\n{broken\n')
