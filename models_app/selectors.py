@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 
 from training import cqa
 from training.intervals import bootstrap_interval, share_interval
@@ -74,8 +74,6 @@ def run_state(*, run: Run) -> str:
 
 def with_live_attempt(queryset):
     """Annotate runs with `has_live_attempt`, for `run_state` without a query per row."""
-    from django.db.models import Exists, OuterRef
-
     return queryset.annotate(
         has_live_attempt=Exists(RunAttempt.objects.filter(run=OuterRef("pk"), finished_at__isnull=True))
     )

@@ -21,6 +21,7 @@ from models_app.models import (
 )
 from tests.conftest import wait_for
 from tests.models_app.factories import (
+    QUESTIONS,
     add_questions,
     make_dataset,
     make_generation_run,
@@ -32,14 +33,6 @@ from tests.models_app.factories import (
 )
 
 TINY = {"max_steps": 4, "batch_size": 4, "eval_every": 2, "max_length": 64, "max_new_tokens": 12}
-QUESTIONS = [
-    ("q0", "Where do you keep milk cold?", ["oven", "fridge", "garden", "attic", "car"], "B"),
-    ("q1", "What do you read a story in?", ["book", "spoon", "shoe", "lamp", "rug"], "A"),
-    ("q2", "What do you wear on your feet?", ["hat", "glove", "sock", "scarf", "belt"], "C"),
-    ("q3", "What keeps rain off your head?", ["umbrella", "fork", "sand", "bread", "chair"], "A"),
-    ("q4", "Where does a fish live?", ["tree", "desert", "cloud", "water", "road"], "D"),
-    ("q5", "What tells you the time?", ["plate", "clock", "pillow", "brush", "coin"], "B"),
-]
 
 
 @pytest.fixture(autouse=True)

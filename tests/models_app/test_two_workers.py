@@ -34,7 +34,7 @@ from models_app.models import (
     TrainingRun,
 )
 from tests.conftest import wait_for
-from tests.models_app.factories import make_dataset, make_teacher_data
+from tests.models_app.factories import QUESTIONS, make_dataset, make_teacher_data
 from tests.training.openai_server import OpenAIServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,14 +42,6 @@ HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT = (
     1,
     6,
 )  # the workers' settings: a dead attempt is noticed within seconds
-QUESTIONS = [
-    ("q0", "Where do you keep milk cold?", ["oven", "fridge", "garden", "attic", "car"], "B"),
-    ("q1", "What do you read a story in?", ["book", "spoon", "shoe", "lamp", "rug"], "A"),
-    ("q2", "What do you wear on your feet?", ["hat", "glove", "sock", "scarf", "belt"], "C"),
-    ("q3", "What keeps rain off your head?", ["umbrella", "fork", "sand", "bread", "chair"], "A"),
-    ("q4", "Where does a fish live?", ["tree", "desert", "cloud", "water", "road"], "D"),
-    ("q5", "What tells you the time?", ["plate", "clock", "pillow", "brush", "coin"], "B"),
-]
 # The worker imports the training library before its pool forks, so a task does not wait for torch's import.
 WORKER = "import sys, training.trainer; from celery.__main__ import main; sys.argv[0] = 'celery'; main()"
 
