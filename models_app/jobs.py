@@ -339,8 +339,13 @@ def finish(ctx: JobContext, outcome: str, *, error: str = "") -> bool:
         mine = Run.objects.filter(pk=ctx.run_id)
         if ctx.attempt is not None:
             mine = mine.filter(attempt=ctx.attempt.number)
-        if outcome == RunAttempt.Outcome.CANCELLED:  # the run's status is the canceller's (or a relaunch's)
+        if (
+            outcome == RunAttempt.Outcome.CANCELLED
+        ):  # the run's status is the canceller's (or a relaunch's) ...
             mine.update(**run_fields)
+            mine.filter(status=Run.Status.RUNNING).update(  # ... unless it was interrupted here
+                status=Run.Status.CANCELLED, finished_at=now, heartbeat_at=now
+            )
         else:
             mine.filter(status=Run.Status.RUNNING).update(
                 status=outcome, error=error, finished_at=now, heartbeat_at=now, **run_fields
@@ -389,6 +394,10 @@ def execute(
         logger.exception("run %s failed", run_id)
         ctx.log(f"failed: {type(exc).__name__}: {exc}")
         outcome, error = RunAttempt.Outcome.FAILED, error_text(exc)
+    except BaseException:  # interrupted in this process (Ctrl-C, exit): end the attempt now, not by heartbeat
+        ctx.log("interrupted: the run was cancelled")
+        finish(ctx, RunAttempt.Outcome.CANCELLED)
+        raise
     else:
         ctx.log("succeeded")
     if not finish(ctx, outcome, error=error):

@@ -391,3 +391,23 @@ def test_a_cancelled_run_whose_attempt_is_still_alive_shows_as_stopping(monkeypa
         release.set()
         thread.join(10)
     assert staff_client.get(f"/api/generation-runs/{run.pk}/").json()["state"] == "cancelled"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_interrupted_foreground_run_ends_its_attempt_at_once_and_resumes_without_waiting(monkeypatch):
+    def handler(run, ctx):
+        ctx.progress(1, 2)
+        if ctx.number == 1:
+            raise KeyboardInterrupt  # Ctrl-C in `manage.py demo`
+        ctx.progress(2, 2)
+
+    monkeypatch.setitem(jobs._HANDLERS, Run.Kind.GENERATION, handler)
+    run = make_generation_run(status=Run.Status.CREATED)
+    with pytest.raises(KeyboardInterrupt):
+        services.run_in_process(run=run)
+    run.refresh_from_db()
+    assert run.status == Run.Status.CANCELLED
+    assert [a.outcome for a in attempts_of(run)] == [RunAttempt.Outcome.CANCELLED]
+    started = time.monotonic()
+    assert services.run_in_process(run=run) == Run.Status.SUCCEEDED
+    assert time.monotonic() - started < 5  # no wait for a heartbeat timeout
