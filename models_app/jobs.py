@@ -258,9 +258,14 @@ class JobContext:
         lines = [*self._previous, *self._lines]
         return "\n".join(lines[-LOG_TAIL_LINES:])
 
-    def flush(self) -> None:
+    def flush(self, *, beat: bool = False) -> None:
         """Write progress, log tail and heartbeat, fenced: notice if the run stopped being `running` under this
-        attempt (a cancel), or if this attempt is no longer live (declared dead: superseded)."""
+        attempt (a cancel), or if this attempt is no longer live (declared dead: superseded).
+
+        A progress write is one conditional UPDATE of the run's row (its attempt number and status in the WHERE
+        clause). The attempt's own row (heartbeat, progress, log) is written by the heartbeat (`beat`), and at
+        every flush once the run is no longer this attempt's to write: the attempt stays alive while it stops,
+        and learns there whether it was superseded."""
         if self._superseded.is_set():
             return
         now = timezone.now()
@@ -276,23 +281,27 @@ class JobContext:
             if not Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING).update(**run_fields):
                 self._cancelled.set()
             return
-        alive = RunAttempt.objects.filter(pk=self.attempt.pk, finished_at__isnull=True).update(
-            heartbeat_at=now, progress_to=done, **({"log_tail": attempt_log} if dirty else {})
-        )
-        if not alive:
-            self._superseded.set()
-            return
-        written = Run.objects.filter(
-            pk=self.run_id, attempt=self.attempt.number, status=Run.Status.RUNNING
-        ).update(**run_fields)
-        if not written:
-            self._cancelled.set()
+        written = False
+        if not self._cancelled.is_set():
+            written = bool(
+                Run.objects.filter(
+                    pk=self.run_id, attempt=self.attempt.number, status=Run.Status.RUNNING
+                ).update(**run_fields)
+            )
+            if not written:
+                self._cancelled.set()
+        if beat or not written:
+            alive = RunAttempt.objects.filter(pk=self.attempt.pk, finished_at__isnull=True).update(
+                heartbeat_at=now, progress_to=done, log_tail=attempt_log
+            )
+            if not alive:
+                self._superseded.set()
 
     def heartbeat_forever(self, stop: threading.Event) -> None:
         """Body of the heartbeat thread: beat until told to stop, so slow steps never look dead."""
         try:
             while not stop.wait(settings.RUN_HEARTBEAT_INTERVAL):
-                self.flush()
+                self.flush(beat=True)
         finally:
             connection.close()
 
