@@ -128,7 +128,15 @@ def train_student(run: TrainingRun, ctx: JobContext) -> None:
         f"{len(train_questions)} train and {len(eval_questions)} held-out questions, {config.max_steps} steps"
     )
 
+    first_step = []
+
     def progress(state: Progress) -> None:
+        if not first_step:
+            first_step.append(state.step)
+            if (
+                state.step - 1 != ctx.progress_from
+            ):  # resumed from a checkpoint older than the progress recorded
+                ctx.resumed_from(state.step - 1)
         # Every step's progress is one fenced UPDATE: a cancel or a newer attempt is seen at the next step.
         ctx.update(state.step, state.total_steps, write_now=True)
 

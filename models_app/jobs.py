@@ -182,6 +182,17 @@ class JobContext:
     def number(self) -> int | None:
         return self.attempt.number if self.attempt else None
 
+    @property
+    def progress_from(self) -> int:
+        return self.attempt.progress_from if self.attempt else 0
+
+    def resumed_from(self, done: int) -> None:
+        """The job resumes from `done`, not from the progress recorded when it was claimed (work done after the
+        last checkpoint of a dead attempt is done again): the attempt's progress counts from there."""
+        if self.attempt is not None:
+            self.attempt.progress_from = done
+            RunAttempt.objects.filter(pk=self.attempt.pk, finished_at__isnull=True).update(progress_from=done)
+
     # --- called by handlers ---
     def progress(self, done: int, total: int | None = None) -> None:
         self.update(done, total)
@@ -430,14 +441,21 @@ def reap_stale(*, timeout_seconds: float | None = None, run_ids: list[int] | Non
     if run_ids is not None:
         attempts, runs = attempts.filter(run_id__in=run_ids), runs.filter(pk__in=run_ids)
     reaped = 0
-    for attempt in attempts:
+    for attempt in attempts.select_related("run"):
         reason = _dead_reason(
             attempt.heartbeat_at, timeout_seconds, who=f" ({attempt.host} pid {attempt.pid})"
         )
+        # Its progress as the run's row last had it (written every step; the attempt's row only every heartbeat).
+        done = attempt.run.progress_done if attempt.run.attempt == attempt.number else 0
         with transaction.atomic():
             if RunAttempt.objects.filter(
                 pk=attempt.pk, finished_at__isnull=True, heartbeat_at__lt=cutoff
-            ).update(outcome=RunAttempt.Outcome.DIED, finished_at=now, error=reason):
+            ).update(
+                outcome=RunAttempt.Outcome.DIED,
+                finished_at=now,
+                error=reason,
+                progress_to=max(done, attempt.progress_to),
+            ):
                 reaped += 1
                 Run.objects.filter(
                     pk=attempt.run_id, attempt=attempt.number, status=Run.Status.RUNNING

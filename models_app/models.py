@@ -180,8 +180,13 @@ class JobAttempt(models.Model):
 
     @property
     def wall_seconds(self) -> float | None:
-        end = self.finished_at or self.heartbeat_at
-        return (end - self.started_at).total_seconds() if end else None
+        """From start to end; for an attempt that died, to its last heartbeat (not to when it was found dead)."""
+        end = (
+            self.heartbeat_at
+            if self.outcome == AttemptOutcome.DIED
+            else self.finished_at or self.heartbeat_at
+        )
+        return max((end - self.started_at).total_seconds(), 0.0) if end else None
 
 
 class Run(models.Model):

@@ -296,6 +296,7 @@ def test_an_attempt_declared_dead_while_alive_is_superseded_and_writes_nothing_m
     one, two = attempts_of(run)
     assert (one.outcome, two.outcome) == (RunAttempt.Outcome.DIED, RunAttempt.Outcome.SUCCEEDED)
     assert "stopped sending heartbeats" in one.error and run.attempt == 2
+    assert one.progress_to == 1  # as far as the run's row had it when the attempt was declared dead
     assert (run.status, run.progress_done) == (Run.Status.SUCCEEDED, 4)
 
 
