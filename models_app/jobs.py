@@ -125,35 +125,33 @@ def claim(run_id: int, *, task_id: str | None) -> RunAttempt | None:
         return None
 
 
-def waiting_for(run_id: int, *, task_id: str | None) -> RunAttempt | None:
-    """The live attempt a queued run (queued for `task_id`) waits for; None when the run is not ours to wait on."""
+def queued_for(run_id: int, *, task_id: str | None) -> bool:
+    """Whether the run waits to be claimed (by the task `task_id`, when given)."""
     queued = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED)
-    if task_id:
-        queued = queued.filter(task_id=task_id)
-    if not queued.exists():
-        return None
-    return RunAttempt.objects.filter(run_id=run_id, finished_at__isnull=True).first()
+    return (queued.filter(task_id=task_id) if task_id else queued).exists()
 
 
 def claim_when_free(
     run_id: int, *, task_id: str | None, log: Callable[[str], None] = logger.info
 ) -> RunAttempt | None:
-    """Claim the run, waiting while its previous attempt is still stopping (or until it is declared dead)."""
+    """Claim the run, waiting while its previous attempt is still stopping (or until it is declared dead);
+    None when the run is not, or no longer, queued for this task."""
     announced = None
     while True:
         attempt = claim(run_id, task_id=task_id)
         if attempt is not None:
             return attempt
-        previous = waiting_for(run_id, task_id=task_id)
-        if previous is None:
+        if not queued_for(run_id, task_id=task_id):
             return None
-        if announced != previous.pk:
-            log(
-                f"run {run_id}: waiting for attempt {previous.number} ({previous.host} pid {previous.pid}) to stop"
-            )
-            announced = previous.pk
-        reap_stale(run_ids=[run_id])
-        time.sleep(CLAIM_POLL_SECONDS)
+        previous = RunAttempt.objects.filter(run_id=run_id, finished_at__isnull=True).first()
+        if previous is not None:  # else it ended just now: claim again at once
+            if announced != previous.pk:
+                log(
+                    f"run {run_id}: waiting for attempt {previous.number} ({previous.host} pid {previous.pid}) to stop"
+                )
+                announced = previous.pk
+            reap_stale(run_ids=[run_id])
+            time.sleep(CLAIM_POLL_SECONDS)
 
 
 # --- while an attempt runs ---
@@ -359,11 +357,10 @@ def finish(ctx: JobContext, outcome: str, *, error: str = "") -> bool:
         mine = Run.objects.filter(pk=ctx.run_id)
         if ctx.attempt is not None:
             mine = mine.filter(attempt=ctx.attempt.number)
-        if (
-            outcome == RunAttempt.Outcome.CANCELLED
-        ):  # the run's status is the canceller's (or a relaunch's) ...
+        if outcome == RunAttempt.Outcome.CANCELLED:
+            # The run's status is the canceller's (or a relaunch's), unless the attempt was interrupted here.
             mine.update(**run_fields)
-            mine.filter(status=Run.Status.RUNNING).update(  # ... unless it was interrupted here
+            mine.filter(status=Run.Status.RUNNING).update(
                 status=Run.Status.CANCELLED, finished_at=now, heartbeat_at=now
             )
         else:
