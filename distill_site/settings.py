@@ -140,18 +140,26 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=48 * 3600)
 }
+# A running job writes a heartbeat every RUN_HEARTBEAT_INTERVAL seconds; one whose last heartbeat is older than
+# RUN_HEARTBEAT_TIMEOUT is declared dead (its worker died) and its run marked failed, by beat every interval.
+RUN_HEARTBEAT_INTERVAL = env.int("RUN_HEARTBEAT_INTERVAL", default=10)
+RUN_HEARTBEAT_TIMEOUT = env.int("RUN_HEARTBEAT_TIMEOUT", default=60)
+if not 0 < RUN_HEARTBEAT_INTERVAL * 3 <= RUN_HEARTBEAT_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"RUN_HEARTBEAT_TIMEOUT ({RUN_HEARTBEAT_TIMEOUT} s) must be at least three heartbeats "
+        f"(RUN_HEARTBEAT_INTERVAL = {RUN_HEARTBEAT_INTERVAL} s, which must be positive), or live jobs are reaped"
+    )
 # With no broker, `manage.py demo` runs this schedule in a thread beside the web server (distill_site.background).
 CELERY_BEAT_SCHEDULE = {
-    "fail-stale-runs": {"task": "models_app.tasks.fail_stale_runs", "schedule": 60.0},
+    "fail-stale-runs": {
+        "task": "models_app.tasks.fail_stale_runs",
+        "schedule": float(RUN_HEARTBEAT_INTERVAL),
+    },
     "release-abandoned-participants": {
         "task": "studies.tasks.release_abandoned_participants",
         "schedule": 60.0,
     },
 }
-
-# A running job whose heartbeat is older than this is marked failed (its worker died).
-RUN_HEARTBEAT_TIMEOUT = env.int("RUN_HEARTBEAT_TIMEOUT", default=300)
-RUN_HEARTBEAT_INTERVAL = env.int("RUN_HEARTBEAT_INTERVAL", default=15)
 
 # --- REST API ---
 REST_FRAMEWORK = {

@@ -33,6 +33,7 @@ from .models import (
     Prediction,
     Question,
     Run,
+    RunAttempt,
     Teacher,
     TeacherOutput,
     TrainingRun,
@@ -61,12 +62,60 @@ def _changelist_link(model: str, label: str, **filters) -> str:
     )
 
 
+ATTEMPT_LOG_LINES = 30  # of each attempt's log tail, shown on the run's page
+
+
+class RunAttemptInline(admin.TabularInline):
+    """Every execution of the run: who ran it, when, how far, how it ended, its error and the tail of its log."""
+
+    model = RunAttempt
+    fields = (
+        "number",
+        "outcome",
+        "worker",
+        "started_at",
+        "finished_at",
+        "duration",
+        "steps",
+        "error_and_log",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "attempts (each execution of the run)"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="worker")
+    def worker(self, attempt: RunAttempt) -> str:
+        return f"{attempt.host} pid {attempt.pid}" if attempt.host else "—"
+
+    @admin.display(description="duration")
+    def duration(self, attempt: RunAttempt) -> str:
+        return _duration(attempt.wall_seconds)
+
+    @admin.display(description="progress")
+    def steps(self, attempt: RunAttempt) -> str:
+        return f"{attempt.progress_from} → {attempt.progress_to}"
+
+    @admin.display(description="error and log tail")
+    def error_and_log(self, attempt: RunAttempt) -> str:
+        log = "\n".join(attempt.log_tail.splitlines()[-ATTEMPT_LOG_LINES:])
+        return format_html(
+            '{}<details><summary>log (last {} lines)</summary><pre class="run-attempt-log">{}</pre></details>',
+            format_html('<pre class="errornote">{}</pre>', attempt.error) if attempt.error else "",
+            ATTEMPT_LOG_LINES,
+            log or "—",
+        )
+
+
 class RunAdminMixin:
     """List columns, read-only job fields and actions shared by every kind of run."""
 
     run_list_display = (
         "__str__",
-        "status",
+        "state",
         "progress_bar",
         "eta",
         "log_line",
@@ -76,7 +125,8 @@ class RunAdminMixin:
     )
     run_readonly_fields = (
         "kind",
-        "status",
+        "state",
+        "attempt_totals",
         "progress_bar",
         "eta",
         "task_id",
@@ -89,6 +139,34 @@ class RunAdminMixin:
         "log_tail",
     )
     actions = ["launch_selected", "cancel_selected", "relaunch_selected"]
+    inlines = [RunAttemptInline]
+
+    def get_queryset(self, request):
+        return selectors.with_live_attempt(super().get_queryset(request))
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []  # a new run has no attempts or checkpoints yet
+
+    @admin.display(description="status", ordering="status")
+    def state(self, run: Run) -> str:
+        """The status, or "stopping" while an attempt still runs on a cancelled or relaunched run."""
+        state = selectors.run_state(run=run)
+        if state == selectors.STOPPING:
+            return format_html(
+                '<span class="run-stopping" title="{}">stopping</span>',
+                f"{run.status}: waiting for attempt {run.attempt} to stop",
+            )
+        return Run.Status(state).label
+
+    @admin.display(description="all attempts")
+    def attempt_totals(self, run: Run) -> str:
+        totals = selectors.attempt_totals(run=run)
+        if not totals.attempts:
+            return "—"
+        return (
+            f"{len(totals.attempts)} attempt(s), {_duration(totals.wall_seconds)} in all, "
+            f"progress made {totals.steps:,} (work redone after a crash counts again)"
+        )
 
     @admin.display(description="progress")
     def progress_bar(self, run: Run) -> str:
@@ -438,7 +516,7 @@ class TrainingRunAdmin(RunFormAdminMixin, admin.ModelAdmin):
         "inference_links",
         "student_inputs",
     )
-    inlines = [CheckpointInline]
+    inlines = [*RunAdminMixin.inlines, CheckpointInline]
 
     @admin.display(description="what the student is fed (one example question)")
     def student_inputs(self, run: TrainingRun) -> str:
@@ -450,9 +528,6 @@ class TrainingRunAdmin(RunFormAdminMixin, admin.ModelAdmin):
         return render_to_string(
             "admin/models_app/trainingrun/student_inputs.html", {"rows": shown, "problem": problem}
         )
-
-    def get_inlines(self, request, obj):
-        return self.inlines if obj is not None else []  # a new run has no checkpoints yet
 
     list_display = (
         "__str__",

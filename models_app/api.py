@@ -11,7 +11,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from . import services
+from . import selectors, services
 from .models import (
     Checkpoint,
     Dataset,
@@ -20,6 +20,7 @@ from .models import (
     InferenceRun,
     Prediction,
     Run,
+    RunAttempt,
     Teacher,
     TrainingMethod,
     TrainingRun,
@@ -35,6 +36,60 @@ class DetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+ATTEMPT_LOG_LINES = 50  # of each attempt's log, in the API
+
+
+class RunAttemptSerializer(serializers.ModelSerializer):
+    log_tail = serializers.SerializerMethodField(help_text=f"The last {ATTEMPT_LOG_LINES} lines of its log.")
+    wall_seconds = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = RunAttempt
+        fields = [
+            "number",
+            "outcome",
+            "task_id",
+            "host",
+            "pid",
+            "started_at",
+            "finished_at",
+            "heartbeat_at",
+            "wall_seconds",
+            "progress_from",
+            "progress_to",
+            "error",
+            "log_tail",
+        ]
+        read_only_fields = fields
+
+    def get_log_tail(self, attempt: RunAttempt) -> str:
+        return "\n".join(attempt.log_tail.splitlines()[-ATTEMPT_LOG_LINES:])
+
+
+class RunHistoryMixin(serializers.Serializer):
+    """The run's attempts, its status as people read it ("stopping"), and totals over all attempts."""
+
+    state = serializers.SerializerMethodField(
+        help_text='The status, or "stopping" while an attempt still runs on a cancelled or relaunched run.'
+    )
+    attempts = RunAttemptSerializer(many=True, read_only=True)
+    total_wall_seconds = serializers.SerializerMethodField(help_text="Time spent by all attempts.")
+    total_progress = serializers.SerializerMethodField(
+        help_text="Progress made by all attempts (work redone after a crash counts again)."
+    )
+
+    def get_state(self, run: Run) -> str:
+        return selectors.run_state(run=run)
+
+    @extend_schema_field(OpenApiTypes.FLOAT)
+    def get_total_wall_seconds(self, run: Run) -> float:
+        return sum(a.wall_seconds or 0.0 for a in run.attempts.all())
+
+    def get_total_progress(self, run: Run) -> int:
+        return sum(max(a.progress_to - a.progress_from, 0) for a in run.attempts.all())
+
+
+HISTORY_FIELDS = ["state", "attempt", "attempts", "total_wall_seconds", "total_progress"]
 RUN_FIELDS = [
     "id",
     "kind",
@@ -50,11 +105,12 @@ RUN_FIELDS = [
     "started_at",
     "finished_at",
     "heartbeat_at",
+    *HISTORY_FIELDS,
 ]
 RUN_READ_ONLY = [name for name in RUN_FIELDS if name != "name"]
 
 
-class RunSerializer(serializers.ModelSerializer):
+class RunSerializer(RunHistoryMixin, serializers.ModelSerializer):
     class Meta:
         model = Run
         fields = RUN_FIELDS
@@ -78,7 +134,7 @@ class TeacherSerializer(serializers.ModelSerializer):
 LAUNCH_HELP = "Queue the run at once (default); false leaves it `created`, to launch later."
 
 
-class GenerationRunSerializer(serializers.ModelSerializer):
+class GenerationRunSerializer(RunHistoryMixin, serializers.ModelSerializer):
     launch = serializers.BooleanField(write_only=True, default=True, help_text=LAUNCH_HELP)
 
     class Meta:
@@ -127,7 +183,7 @@ TRAINING_RESULT_FIELDS = [
 ]
 
 
-class TrainingRunSerializer(serializers.ModelSerializer):
+class TrainingRunSerializer(RunHistoryMixin, serializers.ModelSerializer):
     launch = serializers.BooleanField(write_only=True, default=True, help_text=LAUNCH_HELP)
     checkpoints = CheckpointSerializer(many=True, read_only=True)
     hyperparameters = serializers.JSONField(
@@ -184,7 +240,7 @@ class GridLaunchSerializer(serializers.Serializer):
     )
 
 
-class InferenceRunSerializer(serializers.ModelSerializer):
+class InferenceRunSerializer(RunHistoryMixin, serializers.ModelSerializer):
     launch = serializers.BooleanField(write_only=True, default=True, help_text=LAUNCH_HELP)
     dataset = serializers.PrimaryKeyRelatedField(
         queryset=Dataset.objects.all(), required=False, help_text="Default: the training run's dataset."
@@ -265,7 +321,7 @@ class RunActionsMixin:
     """Cancel, launch and resume, answering with the run as its own kind."""
 
     def get_queryset(self):
-        queryset = super().get_queryset()
+        queryset = selectors.with_live_attempt(super().get_queryset()).prefetch_related("attempts")
         wanted = self.request.query_params.get("status") if self.action == "list" else None
         return queryset.filter(status=wanted) if wanted else queryset
 

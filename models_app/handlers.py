@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 
 from . import records, selectors
-from .jobs import JobCancelled, JobContext, JobFailed, register
+from .jobs import JobCancelled, JobContext, JobFailed, Superseded, register
 from .models import Checkpoint, GenerationRun, InferenceRun, Question, Run, Teacher, TrainingRun
 
 RUNS_FOLDER = "runs"
@@ -83,7 +83,8 @@ def generate(run: GenerationRun, ctx: JobContext) -> None:
             raise JobFailed(str(exc)) from exc
         try:
             for batch in generation:
-                records.store_teacher_outputs(generation_run=run, outputs=batch)
+                with ctx.fenced():  # a superseded attempt stores nothing more
+                    records.store_teacher_outputs(generation_run=run, outputs=batch)
         except TeacherError as exc:
             raise JobFailed(f"the teacher failed: {exc}. Launch the run again to resume.") from exc
     finally:
@@ -124,8 +125,17 @@ def train_student(run: TrainingRun, ctx: JobContext) -> None:
         f"{len(train_questions)} train and {len(eval_questions)} held-out questions, {config.max_steps} steps"
     )
 
+    first_step = []
+
     def progress(state: Progress) -> None:
-        ctx.update(state.step, state.total_steps)
+        if not first_step:
+            first_step.append(state.step)
+            if (
+                state.step - 1 != ctx.progress_from
+            ):  # resumed from a checkpoint older than the progress recorded
+                ctx.resumed_from(state.step - 1)
+        # Every step's progress is one fenced UPDATE: a cancel or a newer attempt is seen at the next step.
+        ctx.update(state.step, state.total_steps, write_now=True)
 
     result = train(
         config,
@@ -136,26 +146,35 @@ def train_student(run: TrainingRun, ctx: JobContext) -> None:
         progress=progress,
         should_stop=lambda: ctx.cancelled,  # stop at a step boundary, with a checkpoint to resume from
         log=ctx.log,
+        may_write=ctx.may_write,  # checkpoints are saved and deleted only by the run's current attempt
     )
-    TrainingRun.objects.filter(pk=run.pk).update(
-        history=result.history,
-        eval_accuracy=result.best_eval_accuracy,
-        steps_per_second=result.steps_per_second,
-        wall_seconds=result.wall_seconds,
-        peak_memory_bytes=result.peak_memory_bytes,
-        divergence_reason=result.divergence_reason,
-    )
-    for role, path, step, accuracy in (
-        (Checkpoint.Role.BEST, result.best_checkpoint, result.best_step, result.best_eval_accuracy),
-        (Checkpoint.Role.LAST, result.last_checkpoint, result.last_step, result.last_eval_accuracy),
-    ):
-        if path:
-            records.store_checkpoint(
-                training_run=run, role=role, step=step or 0, path=path, eval_accuracy=accuracy
-            )
+    if result.status == "superseded":
+        raise Superseded(f"attempt {ctx.number} of run {run.pk} was superseded at step {result.global_step}")
+    # Totals over every attempt: the earlier ones' time and steps, and this one's.
+    earlier = selectors.attempt_totals(run=run, before=ctx.number)
+    wall = earlier.wall_seconds + result.wall_seconds
+    steps = earlier.steps + result.global_step - result.resumed_from_step
+    with ctx.fenced():
+        TrainingRun.objects.filter(pk=run.pk).update(
+            history=result.history,
+            eval_accuracy=result.best_eval_accuracy,
+            steps_per_second=steps / wall if wall else 0.0,
+            wall_seconds=wall,
+            peak_memory_bytes=result.peak_memory_bytes,
+            divergence_reason=result.divergence_reason,
+        )
+        for role, path, step, accuracy in (
+            (Checkpoint.Role.BEST, result.best_checkpoint, result.best_step, result.best_eval_accuracy),
+            (Checkpoint.Role.LAST, result.last_checkpoint, result.last_step, result.last_eval_accuracy),
+        ):
+            if path:
+                records.store_checkpoint(
+                    training_run=run, role=role, step=step or 0, path=path, eval_accuracy=accuracy
+                )
     ctx.log(
         f"{result.status} at step {result.global_step}/{result.max_steps}: best held-out accuracy "
-        f"{result.best_eval_accuracy}, {result.steps_per_second:.2f} steps/s"
+        f"{result.best_eval_accuracy}, {result.steps_per_second:.2f} steps/s in this attempt; "
+        f"{steps} steps in {wall:.1f} s over {len(earlier.attempts) + 1} attempt(s)"
     )
     if result.status == "stopped":
         raise JobCancelled(f"run {run.pk} was cancelled at step {result.global_step}")
@@ -186,19 +205,20 @@ def predict_split(run: InferenceRun, ctx: JobContext) -> None:
     )
 
     def store(batch) -> None:
-        records.store_predictions(
-            inference_run=run,
-            predictions=(
-                {
-                    "id": p.question_id,
-                    "predicted_label": p.predicted_label,
-                    "explanation": p.explanation,
-                    "raw_output": p.raw_output,
-                    "parse_rule": p.parse_rule,
-                }
-                for p in batch
-            ),
-        )
+        with ctx.fenced():
+            records.store_predictions(
+                inference_run=run,
+                predictions=(
+                    {
+                        "id": p.question_id,
+                        "predicted_label": p.predicted_label,
+                        "explanation": p.explanation,
+                        "raw_output": p.raw_output,
+                        "parse_rule": p.parse_rule,
+                    }
+                    for p in batch
+                ),
+            )
         ctx.check_cancelled()  # between chunks: what was predicted is stored
 
     evaluation = evaluate(
@@ -210,6 +230,7 @@ def predict_split(run: InferenceRun, ctx: JobContext) -> None:
         on_predictions=store,
         progress=ctx.update,
     )
-    InferenceRun.objects.filter(pk=run.pk).update(metrics=evaluation.metrics)
+    with ctx.fenced():
+        InferenceRun.objects.filter(pk=run.pk).update(metrics=evaluation.metrics)
     shown = {k: evaluation.metrics[k] for k in ("accuracy", "consistency", "counterfactual_flip_rate")}
     ctx.log(f"metrics: {shown}")

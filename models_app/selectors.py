@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 
 from training import cqa
 from training.intervals import bootstrap_interval, share_interval
@@ -27,6 +27,7 @@ from .models import (
     Prediction,
     Question,
     Run,
+    RunAttempt,
     TeacherOutput,
     TrainingMethod,
     TrainingRun,
@@ -46,6 +47,49 @@ METRIC_ORDER = (
 
 
 # --- What job handlers read -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttemptTotals:
+    attempts: list[RunAttempt]
+    wall_seconds: float  # the attempts' time from start to end (to the last heartbeat for a live one)
+    steps: (
+        int  # progress made by each attempt, summed (work redone after a crash counts each time it was done)
+    )
+
+
+STOPPING = "stopping"
+
+
+def run_state(*, run: Run) -> str:
+    """The run's status as people should read it: "stopping" while an attempt is still live on a run that is
+    no longer running (cancelled, or relaunched and waiting for it to stop)."""
+    if run.status == Run.Status.RUNNING:
+        return run.status
+    live = getattr(run, "has_live_attempt", None)  # annotated by lists (see `with_live_attempt`)
+    if live is None:
+        live = RunAttempt.objects.filter(run=run, finished_at__isnull=True).exists()
+    return STOPPING if live else run.status
+
+
+def with_live_attempt(queryset):
+    """Annotate runs with `has_live_attempt`, for `run_state` without a query per row."""
+    return queryset.annotate(
+        has_live_attempt=Exists(RunAttempt.objects.filter(run=OuterRef("pk"), finished_at__isnull=True))
+    )
+
+
+def attempt_totals(*, run: Run, before: int | None = None) -> AttemptTotals:
+    """The run's attempts (those numbered below `before`, when given) and their summed time and progress."""
+    attempts = RunAttempt.objects.filter(run=run).order_by("number")
+    if before is not None:
+        attempts = attempts.filter(number__lt=before)
+    attempts = list(attempts)
+    return AttemptTotals(
+        attempts=attempts,
+        wall_seconds=sum(a.wall_seconds or 0.0 for a in attempts),
+        steps=sum(max(a.progress_to - a.progress_from, 0) for a in attempts),
+    )
 
 
 def questions_for_split(*, dataset: Dataset, split: str) -> list[cqa.Question]:

@@ -1,15 +1,12 @@
 """Writes that span rows: creating, launching, running, cancelling and reaping jobs."""
 
 import logging
-import traceback
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import partial
 from itertools import product
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,14 +14,12 @@ from django.utils import timezone
 
 from distill_site.background import start_task
 
+from . import jobs
 from .hyperparameters import normalize_hyperparameters
-from .jobs import JobCancelled, JobContext, JobFailed, run_handler
 from .models import Dataset, GenerationRun, Run, TrainingRun
 from .run_settings import check_run, check_training_settings
 
 logger = logging.getLogger(__name__)
-
-ERROR_TEXT_LIMIT = 20_000
 
 
 def create_run(
@@ -145,12 +140,12 @@ def launch_run(*, run: Run) -> Run:
 
 
 def _mark_queued(run: Run, *, task_id: str) -> None:
-    """The run waits to be claimed by `execute_run`, with nothing left of an earlier attempt but its log."""
+    """The run waits to be claimed by `execute_run` (by the task `task_id` only). Its error, log and attempts
+    stay: they are the history of its earlier attempts. A previous attempt still stopping is waited for."""
     run.status = Run.Status.QUEUED
     run.task_id = task_id
-    run.error = ""
-    run.started_at = run.finished_at = run.heartbeat_at = None
-    run.save(update_fields=["status", "task_id", "error", "started_at", "finished_at", "heartbeat_at"])
+    run.finished_at = None
+    run.save(update_fields=["status", "task_id", "finished_at"])
 
 
 def launch_created_run(*, run: Run) -> Run:
@@ -180,57 +175,15 @@ def run_in_process(*, run: Run, echo: Callable[[str], None] | None = None) -> st
     status. Every log line also goes to `echo`, so a command can show the run's progress as it happens."""
     if run.status in Run.ACTIVE_STATUSES:
         raise ValueError(f"run {run.pk} is {run.status} already; wait for it or cancel it")
-    _mark_queued(run, task_id=f"in-process-{uuid.uuid4()}")
-    return execute_run(run_id=run.pk, echo=echo)
+    task_id = f"in-process-{uuid.uuid4()}"
+    _mark_queued(run, task_id=task_id)
+    return execute_run(run_id=run.pk, task_id=task_id, echo=echo)
 
 
-def execute_run(*, run_id: int, echo: Callable[[str], None] | None = None) -> str:
-    """Claim a queued run and run its handler. Safe to call twice: a run that is not queued is left alone."""
-    now = timezone.now()
-    claimed = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
-        status=Run.Status.RUNNING, started_at=now, heartbeat_at=now, finished_at=None, error=""
-    )
-    if not claimed:
-        status = Run.objects.filter(pk=run_id).values_list("status", flat=True).first()
-        logger.info("run %s not started: it is %s", run_id, status or "missing")
-        return status or "missing"
-
-    ctx = JobContext(run_id, echo=echo)
-    try:
-        run = concrete_run(run_id)
-        ctx.log(f"started {run.kind} run {run_id}")
-        run_handler(run, ctx)
-    except JobCancelled:
-        ctx.log("stopped: the run was cancelled")
-        Run.objects.filter(pk=run_id).update(finished_at=timezone.now(), **ctx.final_fields())
-        return Run.Status.CANCELLED
-    except JobFailed as exc:
-        ctx.log(f"failed: {exc}")
-        _finish(run_id, Run.Status.FAILED, ctx, error=str(exc)[-ERROR_TEXT_LIMIT:])
-        return Run.Status.FAILED
-    except Exception as exc:
-        logger.exception("run %s failed", run_id)
-        ctx.log(f"failed: {type(exc).__name__}: {exc}")
-        _finish(run_id, Run.Status.FAILED, ctx, error=_error_text(exc))
-        return Run.Status.FAILED
-    ctx.log("succeeded")
-    _finish(run_id, Run.Status.SUCCEEDED, ctx)
-    return Run.objects.get(pk=run_id).status  # cancelled, if that came after the handler's last check
-
-
-def _finish(run_id: int, status: str, ctx: JobContext, error: str = "") -> None:
-    Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(
-        status=status,
-        error=error,
-        finished_at=timezone.now(),
-        heartbeat_at=timezone.now(),
-        **ctx.final_fields(),
-    )
-
-
-def _error_text(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}\n\n" + "".join(traceback.format_exception(exc))
-    return text[-ERROR_TEXT_LIMIT:]
+def execute_run(*, run_id: int, task_id: str | None = None, echo: Callable[[str], None] | None = None) -> str:
+    """Claim a queued run and run its handler as the run's next attempt (see `jobs.execute`). Safe to call
+    twice: a run that is not queued (for `task_id`, when given) is left alone."""
+    return jobs.execute(run_id, task_id=task_id, concrete=concrete_run, echo=echo)
 
 
 def concrete_run(run_id: int) -> Run:
@@ -247,7 +200,8 @@ def concrete_run(run_id: int) -> Run:
 
 
 def cancel_run(*, run: Run) -> bool:
-    """Cancel a created, queued or running run. A running job stops at its next progress report or heartbeat."""
+    """Cancel a created, queued or running run. A running job stops at its next progress report or heartbeat;
+    until its attempt has ended the run shows as stopping, and a relaunch waits for it."""
     return bool(
         Run.objects.filter(pk=run.pk, status__in=(Run.Status.CREATED, *Run.ACTIVE_STATUSES)).update(
             status=Run.Status.CANCELLED, finished_at=timezone.now()
@@ -256,19 +210,5 @@ def cancel_run(*, run: Run) -> bool:
 
 
 def fail_stale_runs(*, timeout_seconds: int | None = None) -> int:
-    """Mark `running` runs whose heartbeat stopped as failed: their worker died."""
-    timeout_seconds = settings.RUN_HEARTBEAT_TIMEOUT if timeout_seconds is None else timeout_seconds
-    cutoff = timezone.now() - timedelta(seconds=timeout_seconds)
-    reaped = 0
-    for run in Run.objects.filter(status=Run.Status.RUNNING, heartbeat_at__lt=cutoff):
-        reason = (
-            f"The worker stopped sending heartbeats: the last one was at {run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC, "
-            f"more than {timeout_seconds} s ago. It probably died (killed, out of memory, machine lost). "
-            "Launch the run again to resume it."
-        )
-        reaped += Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING, heartbeat_at__lt=cutoff).update(
-            status=Run.Status.FAILED, error=reason, finished_at=timezone.now()
-        )
-    if reaped:
-        logger.warning("marked %d stale run(s) failed", reaped)
-    return reaped
+    """Declare attempts whose heartbeat stopped dead and mark their runs failed: their worker died."""
+    return jobs.reap_stale(timeout_seconds=timeout_seconds)

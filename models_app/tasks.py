@@ -5,9 +5,11 @@ from celery import shared_task
 from . import services
 
 
-@shared_task(name="models_app.tasks.execute_run")
-def execute_run_task(run_id: int) -> str:
-    return services.execute_run(run_id=run_id)
+@shared_task(bind=True, name="models_app.tasks.execute_run")
+def execute_run_task(self, run_id: int) -> str:
+    # The task's own id: a run is claimed only by the task it was queued for (a redelivered message of an
+    # earlier launch leaves it alone). Run in a thread (no broker) it has none, and claims whatever is queued.
+    return services.execute_run(run_id=run_id, task_id=self.request.id)
 
 
 @shared_task(name="models_app.tasks.fail_stale_runs")

@@ -26,9 +26,10 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker():
-    """A real Celery worker in a thread, consuming both queues from the configured broker (Redis)."""
+    """A real Celery worker in a thread, consuming both queues from the configured broker (Redis). Module-scoped:
+    it is gone before the next module, whose tests may start worker processes of their own."""
     from celery.contrib.testing.worker import start_worker
 
     from distill_site.celery import app

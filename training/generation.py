@@ -10,7 +10,10 @@ Methods (`GenerationConfig.method`):
 them to the caller (the CLI appends them to JSONL, the web app writes rows). To resume, the caller passes the
 records it already holds (`stored`): their outputs are neither asked for again nor yielded, and their texts
 feed the later stages. A `ResponseCache` additionally makes every teacher response reusable across runs, so
-rerunning a finished generation into a fresh store makes no teacher call.
+rerunning a finished generation into a fresh store makes no teacher call. Each answer is put in the cache the
+moment it arrives, before its batch is complete and handed to the caller: a run killed at any point, and then
+run again, asks the teacher only for the requests that had no answer yet, at most the requests that were in
+flight (the teacher's `max_in_flight`) plus those never sent.
 
 Every record carries the exact prompt, the teacher's description (backend, model, decoding), the method, the
 seed and the seeded draws, its token usage and time, and flags: `empty`, and `other_option` when the text
@@ -23,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 from .cqa import LABELS, Question
 from .option_support import argues_for_other_option
@@ -60,8 +64,9 @@ OutputKey = tuple[str, str, str]  # question id, kind, option label
 class GenerationConfig:
     method: str
     seed: int = 0
-    # Prompts per teacher call, and so how often records are handed to the caller (a killed run loses at most
-    # the calls in flight). None: the teacher's `preferred_batch`, large enough to keep it busy.
+    # Prompts per teacher call, and so how often records are handed to the caller. None: the teacher's
+    # `preferred_batch`, large enough to keep it busy. (With a cache, a killed run loses only the requests in
+    # flight, whatever the batch size: each answer is cached as it arrives.)
     batch_size: int | None = None
     explain_examples: int = EXPLAIN_EXAMPLES
     critique_examples: int = CRITIQUE_EXAMPLES
@@ -118,6 +123,7 @@ class _Stage:
     texts: dict[str, str]  # by question id: the stored ones at first, the new ones added when finished
     pending: list[tuple[_Job, str, str, CachedResponse | None]]  # job, rendered prompt, cache key, cached
     records: list[TeacherOutput] = field(default_factory=list)
+    answered: dict[str, CachedResponse] = field(default_factory=dict)  # by cache key, as answers arrive
 
     def requests(self) -> list[TeacherRequest]:
         return [
@@ -125,6 +131,10 @@ class _Stage:
             for job, _, _, cached in self.pending
             if cached is None
         ]
+
+    def asked_keys(self) -> list[str]:
+        """The cache keys of `requests()`, in the same order."""
+        return [key for _, _, key, cached in self.pending if cached is None]
 
 
 def _now() -> str:
@@ -136,8 +146,9 @@ class Generation:
 
     The teacher is called from worker threads while this thread builds the prompts of the next batch and makes
     the records of the last one, so the teacher never waits for the bookkeeping; the next batch's call is
-    queued behind the current one (or overlaps it, for a teacher with `concurrent_calls` 2). A killed run loses
-    at most the calls in flight and the records not yet handed over.
+    queued behind the current one (or overlaps it, for a teacher with `concurrent_calls` 2). Each answer goes
+    to the cache as it arrives, so a killed run loses only the requests in flight; the records not yet handed
+    over are made again from the cache by the next run.
     """
 
     def __init__(
@@ -193,7 +204,10 @@ class Generation:
             """Prepare the batch's next stage and queue its requests for the teacher."""
             stage = next(stages, None)
             if stage is not None:
-                queue.append((stages, stage, asker.submit(self.teacher.complete, stage.requests())))
+                hook = (
+                    partial(self._keep_answer, stage, stage.asked_keys()) if self.cache is not None else None
+                )
+                queue.append((stages, stage, asker.submit(self.teacher.complete, stage.requests(), hook)))
 
         try:
             advance(next(batches, iter(())))
@@ -296,6 +310,17 @@ class Generation:
             stage.pending.append((job, rendered, key, cached))
         return stage
 
+    def _keep_answer(self, stage: _Stage, keys: list[str], index: int, completion: Completion) -> None:
+        """Put one answer in the cache the moment it arrives (on the teacher's thread), before its record is
+        made and handed on: a kill after this costs no second teacher call for it."""
+        if completion.error:
+            return
+        response = CachedResponse(
+            completion.text, completion.prompt_tokens, completion.completion_tokens, _now()
+        )
+        stage.answered[keys[index]] = response
+        self.cache.put(keys[index], response)
+
     def _finish(self, stage: _Stage, completions: list[Completion]) -> None:
         """Count the teacher's answers, cache them, and make the stage's records in job order."""
         created_at = _now()
@@ -311,9 +336,11 @@ class Generation:
                 if completion.error:
                     self._fail(job.question.id, stage.kind, job.option_label, completion.error)
                     continue
-                response = fresh[key] = CachedResponse(
-                    completion.text, completion.prompt_tokens, completion.completion_tokens, created_at
-                )
+                response = stage.answered.get(key)
+                if response is None:  # a teacher that does not hand answers over as they arrive
+                    response = fresh[key] = CachedResponse(
+                        completion.text, completion.prompt_tokens, completion.completion_tokens, created_at
+                    )
             stage.records.append(
                 self._record(stage.kind, job, rendered, key, response, from_cache=cached is not None)
             )

@@ -1,14 +1,16 @@
 """Teacher responses cached on disk, keyed by a hash of the teacher, its decoding and the exact prompt.
 
 The caller chooses the folder (the CLI: the user cache dir; the web app: a folder under ARTIFACTS_DIR). Each
-teacher gets one append-only JSONL file named by the hash of its description, read whole when opened; a batch
-of new responses is appended with one write and flushed, so a killed run loses at most the batch in flight, and
-several processes may append to the same file. A line cut short by a crash is skipped on reading.
+teacher gets one append-only JSONL file named by the hash of its description, read whole when opened. The
+generation puts each response as it arrives (`put`, one write, flushed), before its record is handed on, so a
+killed run loses only the requests still in flight; several threads and processes may append to the same
+file. A line cut short by a crash is skipped on reading.
 """
 
 import hashlib
 import json
 import logging
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -46,6 +48,7 @@ class ResponseCache:
         if not about.exists():
             about.write_text(json.dumps(teacher, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         self._entries: dict[str, CachedResponse] = {}
+        self._lock = threading.Lock()  # answers arrive on the teacher's threads
         self._load()
 
     def _load(self) -> None:
@@ -69,6 +72,9 @@ class ResponseCache:
     def get(self, key: str) -> CachedResponse | None:
         return self._entries.get(key)
 
+    def put(self, key: str, entry: CachedResponse) -> None:
+        self.put_many({key: entry})
+
     def put_many(self, entries: dict[str, CachedResponse]) -> None:
         if not entries:
             return
@@ -76,7 +82,7 @@ class ResponseCache:
             json.dumps({"key": key, **asdict(entry)}, ensure_ascii=False) + "\n"
             for key, entry in entries.items()
         )
-        with open(self.path, "a+b") as handle:
+        with self._lock, open(self.path, "a+b") as handle:
             handle.seek(0, 2)
             if handle.tell():
                 handle.seek(-1, 2)
@@ -84,4 +90,4 @@ class ResponseCache:
                     lines = "\n" + lines
             handle.write(lines.encode("utf-8"))  # one write: appends from several processes do not interleave
             handle.flush()
-        self._entries.update(entries)
+            self._entries.update(entries)

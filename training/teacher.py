@@ -12,7 +12,7 @@ Backends (`TeacherSpec.backend`):
 """
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Protocol
@@ -91,6 +91,9 @@ class Completion:
     error: str = ""  # why this request failed (after any retries); empty on success
 
 
+AnswerHook = Callable[[int, Completion], None]
+
+
 class Teacher(Protocol):
     # True when outputs depend on the question and output kind rather than on the prompt (recorded outputs):
     # the cache key then includes them.
@@ -106,8 +109,11 @@ class Teacher(Protocol):
     def render(self, prompt: Prompt) -> str:
         """The exact prompt as this teacher sends it (a text, or the chat messages as JSON)."""
 
-    def complete(self, requests: Sequence[TeacherRequest]) -> list[Completion]:
-        """One completion per request, in order."""
+    def complete(
+        self, requests: Sequence[TeacherRequest], on_answer: AnswerHook | None = None
+    ) -> list[Completion]:
+        """One completion per request, in order. `on_answer(index, completion)` is called for each request as
+        soon as its answer is in (from any thread), so the caller can keep it before the whole call returns."""
 
     def close(self) -> None: ...
 

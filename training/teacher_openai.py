@@ -20,11 +20,13 @@ import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from functools import partial
 
 from .prompts import Prompt
 from .teacher import (
+    AnswerHook,
     Completion,
     Decoding,
     TeacherError,
@@ -111,13 +113,20 @@ class OpenAITeacher:
             return json.dumps(prompt.as_messages(), ensure_ascii=False)
         return prompt.as_text()
 
-    def complete(self, requests: Sequence[TeacherRequest]) -> list[Completion]:
+    def complete(
+        self, requests: Sequence[TeacherRequest], on_answer: AnswerHook | None = None
+    ) -> list[Completion]:
         if not requests:
             return []
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="teacher-http")
-        futures = [self._pool.submit(self._complete_one, request.prompt) for request in requests]
+        futures = [
+            self._pool.submit(
+                self._complete_one, request.prompt, partial(on_answer, index) if on_answer else None
+            )
+            for index, request in enumerate(requests)
+        ]
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         failed = next((f for f in done if f.exception() is not None), None)
         if failed is not None:
@@ -147,7 +156,16 @@ class OpenAITeacher:
             body["prompt"] = prompt.as_text()
         return body
 
-    def _complete_one(self, prompt: Prompt) -> Completion:
+    def _complete_one(
+        self, prompt: Prompt, on_answer: Callable[[Completion], None] | None = None
+    ) -> Completion:
+        """One request, retried; its answer goes to `on_answer` (on this thread) before the call's future ends."""
+        completion = self._request(prompt)
+        if on_answer is not None:
+            on_answer(completion)
+        return completion
+
+    def _request(self, prompt: Prompt) -> Completion:
         data = json.dumps(self._body(prompt)).encode("utf-8")
         attempts = self.max_retries + 1
         for attempt in range(attempts):

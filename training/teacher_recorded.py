@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .cqa import LABELS
 from .prompts import Prompt
-from .teacher import Completion, TeacherRequest
+from .teacher import AnswerHook, Completion, TeacherRequest
 from .teacher_outputs import load_teacher_explanations
 
 
@@ -32,8 +32,14 @@ class RecordedTeacher:
     def render(self, prompt: Prompt) -> str:
         return prompt.as_text()
 
-    def complete(self, requests: Sequence[TeacherRequest]) -> list[Completion]:
-        return [self._lookup(request) for request in requests]
+    def complete(
+        self, requests: Sequence[TeacherRequest], on_answer: AnswerHook | None = None
+    ) -> list[Completion]:
+        completions = [self._lookup(request) for request in requests]
+        if on_answer is not None:
+            for index, completion in enumerate(completions):
+                on_answer(index, completion)
+        return completions
 
     def close(self) -> None:
         pass

@@ -27,7 +27,7 @@ from transformers import (
 
 from .gguf_models import SMOLLM2, resolve_model, smollm2_gguf
 from .prompts import Prompt
-from .teacher import Completion, Decoding, TeacherError, TeacherRequest
+from .teacher import AnswerHook, Completion, Decoding, TeacherError, TeacherRequest
 
 PROMPT_FORMATS = ("auto", "chat", "completion")
 MIN_SHARED_PREFIX = 32  # tokens; a shorter common prefix is not worth its own forward pass
@@ -134,7 +134,9 @@ class TransformersTeacher:
         )
         return chat + prompt.prefix
 
-    def complete(self, requests: Sequence[TeacherRequest]) -> list[Completion]:
+    def complete(
+        self, requests: Sequence[TeacherRequest], on_answer: AnswerHook | None = None
+    ) -> list[Completion]:
         if not requests:
             return []
         texts = [self.render(request.prompt) for request in requests]
@@ -148,6 +150,8 @@ class TransformersTeacher:
             rows = order[start : start + self.batch_size]
             for row, completion in zip(rows, self._generate([encoded[i] for i in rows]), strict=True):
                 results[row] = completion
+                if on_answer is not None:
+                    on_answer(row, completion)
         return results
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ import math
 import os
 import platform
 import resource
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -21,7 +22,7 @@ import tokenizers
 import torch
 import transformers
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 
 from .batching import LengthGroupedSampler, SegmentCollator, tokenize_training_data
 from .config import TrainConfig
@@ -48,7 +49,9 @@ class Progress:
 @dataclass
 class TrainResult:
     output_dir: str
-    status: str  # "completed", "stopped" (asked to stop; call again to resume) or "diverged"
+    # "completed", "stopped" (asked to stop; call again to resume), "diverged", or "superseded" (`may_write`
+    # said no: another process owns the output folder now; nothing more was written or deleted)
+    status: str
     global_step: int
     max_steps: int
     resumed_from_step: int
@@ -96,14 +99,63 @@ def accuracy_collapse_reason(accuracy: float, best: float | None, step: int, con
 
 
 class DistillationTrainer(Trainer):
-    """The Trainer with the method's loss, two-length batch grouping, and accuracy by greedy generation."""
+    """The Trainer with the method's loss, two-length batch grouping, accuracy by greedy generation, and
+    checkpoints written only while `may_write()` says so, labelled for inference, and cleaned up among its own.
+
+    Clean-up keeps the latest and the best checkpoint (as `save_total_limit` 2 would) but deletes only
+    checkpoints this trainer wrote: one it resumed from, or one another process wrote, is never removed.
+    """
 
     loss_is_scaled_for_ga = False  # the loss is a per-micro-batch mean; the Trainer divides by accumulation
 
-    def __init__(self, *args, inference_mode: str, generation: GenerationSettings, **kwargs):
+    def __init__(
+        self,
+        *args,
+        inference_mode: str,
+        generation: GenerationSettings,
+        checkpoint_info: dict,
+        keep_checkpoints: int,
+        may_write: Callable[[], bool] | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.inference_mode = inference_mode
         self.generation = generation
+        self.checkpoint_info = checkpoint_info
+        self.keep_checkpoints = keep_checkpoints
+        self.may_write = may_write
+        self.written: list[str] = []  # the checkpoints this trainer saved, oldest first
+        self.write_refused = False
+
+    def _allowed_to_write(self) -> bool:
+        if self.may_write is None or self.may_write():
+            return True
+        self.write_refused = True
+        self.control.should_training_stop = True
+        return False
+
+    def _save_checkpoint(self, model, trial):
+        if not self._allowed_to_write():
+            return
+        super()._save_checkpoint(model, trial)  # `save_total_limit` is off: the Trainer deletes nothing
+        if not self.args.should_save:
+            return
+        folder = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+        (folder / CHECKPOINT_INFO).write_text(
+            json.dumps(self.checkpoint_info | {"step": self.state.global_step}, indent=2)
+        )
+        self.written.append(str(folder))
+        self._remove_own_old_checkpoints()
+
+    def _remove_own_old_checkpoints(self) -> None:
+        """Delete this trainer's older checkpoints, keeping its latest and (with a metric) the best one."""
+        best = self.state.best_model_checkpoint
+        keep = {self.written[-1], str(Path(best)) if best and self.keep_checkpoints > 1 else None}
+        for path in [path for path in self.written if path not in keep]:
+            if not self._allowed_to_write():
+                return
+            shutil.rmtree(path, ignore_errors=True)
+            self.written.remove(path)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         loss = student_loss(model, inputs, core=self.accelerator.unwrap_model(model))
@@ -149,12 +201,10 @@ class RunMonitor(TrainerCallback):
         *,
         progress: Callable[[Progress], None] | None,
         should_stop: Callable[[], bool] | None,
-        info: dict,
     ):
         self.config = config
         self.progress = progress
         self.should_stop = should_stop
-        self.info = info
         self.stopped = False
         self.divergence_reason = ""
         self.last_loss: float | None = None
@@ -168,14 +218,15 @@ class RunMonitor(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         if control.should_save or control.should_evaluate:
             control.should_log = True  # see the loss before a checkpoint is written: a diverged one never is
-        if self.should_stop is not None and self.should_stop():
-            self.stopped = True
-            control.should_save = control.should_log = control.should_training_stop = True
+        # Progress first: a caller that learns of a stop request while recording it stops at this very step.
         if self.progress is not None and state.is_world_process_zero:
             elapsed = time.monotonic() - self.start_time
             done = state.global_step - self.start_step
             eta = elapsed / done * (state.max_steps - state.global_step) if done else None
             self.progress(Progress(state.global_step, state.max_steps, self.last_loss, elapsed, eta))
+        if self.should_stop is not None and self.should_stop():
+            self.stopped = True
+            control.should_save = control.should_log = control.should_training_stop = True
 
     def _diverged(self, control, reason: str) -> None:
         self.divergence_reason = reason
@@ -198,13 +249,6 @@ class RunMonitor(TrainerCallback):
         reason = accuracy_collapse_reason(accuracy, state.best_metric, state.global_step, self.config)
         if reason:
             self._diverged(control, reason)
-
-    def on_save(self, args, state, control, **kwargs):
-        if state.is_world_process_zero:
-            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-            (folder / CHECKPOINT_INFO).write_text(
-                json.dumps(self.info | {"step": state.global_step}, indent=2)
-            )
 
 
 def library_versions() -> dict:
@@ -268,7 +312,7 @@ def training_arguments(
         eval_steps=config.eval_every,
         save_strategy="steps",
         save_steps=config.eval_every,
-        save_total_limit=2 if evaluate else 1,  # with a best metric, the Trainer keeps the best and the last
+        save_total_limit=None,  # clean-up is DistillationTrainer's: the best and the last, of its own only
         metric_for_best_model="accuracy" if evaluate else None,
         greater_is_better=True,
         report_to="none",
@@ -296,11 +340,15 @@ def train(
     progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
+    may_write: Callable[[], bool] | None = None,
 ) -> TrainResult:
     """Train a student, resuming from the last checkpoint in `output_dir` when there is one.
 
-    `progress` is called after every optimizer step; `should_stop` too: when it returns True, the run saves a
-    checkpoint and returns with status "stopped", and a later call with the same arguments resumes it.
+    `progress` is called after every optimizer step; `should_stop` too, after it: when it returns True, the run
+    saves a checkpoint and returns with status "stopped", and a later call with the same arguments resumes it.
+    `may_write` is asked before each checkpoint is saved or deleted: when it returns False (another process
+    owns `output_dir` now), training stops at once, writes and deletes nothing more, and returns "superseded".
+    Checkpoints are deleted only among those this call wrote.
     """
     log = log or logger.info
     output_dir = Path(output_dir)
@@ -341,7 +389,7 @@ def train(
         "inference_mode": config.resolved_inference_mode,
         "config": config.to_json(),
     }
-    monitor = RunMonitor(config, progress=progress, should_stop=should_stop, info=info)
+    monitor = RunMonitor(config, progress=progress, should_stop=should_stop)
     trainer = DistillationTrainer(
         model=student.model,
         args=args,
@@ -356,6 +404,9 @@ def train(
         processing_class=student.tokenizer,
         callbacks=[monitor],
         inference_mode=config.resolved_inference_mode,
+        checkpoint_info=info,
+        keep_checkpoints=2 if eval_questions else 1,  # with a best metric: the best and the last
+        may_write=may_write,
         generation=GenerationSettings(
             batch_size=config.eval_batch_size,
             max_new_tokens=config.max_new_tokens,
@@ -377,7 +428,12 @@ def train(
     steps = state.global_step - monitor.start_step
     evals = [entry["eval_accuracy"] for entry in state.log_history if "eval_accuracy" in entry]
     memory, memory_of = peak_memory()
-    status = "diverged" if monitor.divergence_reason else "stopped" if monitor.stopped else "completed"
+    if trainer.write_refused:
+        status = "superseded"
+    elif monitor.divergence_reason:
+        status = "diverged"
+    else:
+        status = "stopped" if monitor.stopped else "completed"
     return TrainResult(
         output_dir=str(output_dir),
         status=status,

@@ -59,7 +59,7 @@ def test_a_fresh_environment_yields_the_settings_the_code_expects():
         "DATABASE_NAME": ("builtins.str", str(ROOT / "var" / "db.sqlite3")),
         "CELERY_BROKER_URL": ("builtins.str", "memory://"),
         "CELERY_TASK_ALWAYS_EAGER": ("builtins.bool", "True"),
-        "RUN_HEARTBEAT_TIMEOUT": ("builtins.int", "300"),
+        "RUN_HEARTBEAT_TIMEOUT": ("builtins.int", "60"),
         "STUDY_ENTRY_RATE_LIMIT": ("builtins.int", "30"),
         "ALLOWED_HOSTS": ("builtins.list", "['127.0.0.1', 'localhost', '[::1]']"),
     }

@@ -18,6 +18,15 @@ from models_app.models import (
 )
 
 CHOICES = ["shelf", "box", "car", "desk", "bag"]
+# Six train questions a tiny student can be trained on: (id, text, choices, answer key).
+QUESTIONS = [
+    ("q0", "Where do you keep milk cold?", ["oven", "fridge", "garden", "attic", "car"], "B"),
+    ("q1", "What do you read a story in?", ["book", "spoon", "shoe", "lamp", "rug"], "A"),
+    ("q2", "What do you wear on your feet?", ["hat", "glove", "sock", "scarf", "belt"], "C"),
+    ("q3", "What keeps rain off your head?", ["umbrella", "fork", "sand", "bread", "chair"], "A"),
+    ("q4", "Where does a fish live?", ["tree", "desert", "cloud", "water", "road"], "D"),
+    ("q5", "What tells you the time?", ["plate", "clock", "pillow", "brush", "coin"], "B"),
+]
 
 
 def make_dataset(name: str = "tiny-cqa", n_questions: int = 3, split: str = Question.Split.TRAIN) -> Dataset:

@@ -15,12 +15,14 @@ from models_app.models import (
     Prediction,
     Question,
     Run,
+    RunAttempt,
     Teacher,
     TeacherOutput,
     TrainingRun,
 )
 from tests.conftest import wait_for
 from tests.models_app.factories import (
+    QUESTIONS,
     add_questions,
     make_dataset,
     make_generation_run,
@@ -32,14 +34,6 @@ from tests.models_app.factories import (
 )
 
 TINY = {"max_steps": 4, "batch_size": 4, "eval_every": 2, "max_length": 64, "max_new_tokens": 12}
-QUESTIONS = [
-    ("q0", "Where do you keep milk cold?", ["oven", "fridge", "garden", "attic", "car"], "B"),
-    ("q1", "What do you read a story in?", ["book", "spoon", "shoe", "lamp", "rug"], "A"),
-    ("q2", "What do you wear on your feet?", ["hat", "glove", "sock", "scarf", "belt"], "C"),
-    ("q3", "What keeps rain off your head?", ["umbrella", "fork", "sand", "bread", "chair"], "A"),
-    ("q4", "Where does a fish live?", ["tree", "desert", "cloud", "water", "road"], "D"),
-    ("q5", "What tells you the time?", ["plate", "clock", "pillow", "brush", "coin"], "B"),
-]
 
 
 @pytest.fixture(autouse=True)
@@ -224,11 +218,18 @@ def test_a_cancelled_training_run_stops_with_a_checkpoint_and_a_relaunch_resumes
     stopped_at = Checkpoint.objects.get(training_run=run, role="last").step
     assert 2 <= stopped_at < 200 and Path(run.final_checkpoint).is_dir()
     cancelled_at = run.final_checkpoint
+    # As if the attempt had gone on 5 steps past its checkpoint before dying: those steps are trained again.
+    Run.objects.filter(pk=run.pk).update(progress_done=stopped_at + 5)
 
     assert services.run_in_process(run=run) == Run.Status.SUCCEEDED
     run.refresh_from_db()
     assert f"resuming from {cancelled_at}" in run.log_tail
     assert Checkpoint.objects.get(training_run=run, role="last").step == 200
+    # Issue 18: each attempt's progress counts from where it resumed; the run's totals cover both attempts.
+    first, second = RunAttempt.objects.filter(run=run).order_by("number")
+    assert (first.progress_to, second.progress_from, second.progress_to) == (stopped_at, stopped_at, 200)
+    assert run.wall_seconds == pytest.approx(first.wall_seconds + second.wall_seconds, rel=0.5)
+    assert run.steps_per_second == pytest.approx(200 / run.wall_seconds)
 
 
 def test_inference_without_its_checkpoint_on_disk_fails_and_names_it(dataset):

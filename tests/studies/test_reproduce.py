@@ -97,7 +97,8 @@ def test_running_reproduce_again_creates_nothing_new_and_relaunches_a_failed_run
     assert set(Run.objects.values_list("pk", flat=True)) == before
     assert Dataset.objects.count() == 1 and GenerationRun.objects.count() == 1
     failed.refresh_from_db()
-    assert failed.status == Run.Status.QUEUED and failed.error == ""
+    # queued again; the last attempt's error stays shown until the next attempt ends (issue 18)
+    assert failed.status == Run.Status.QUEUED and failed.error == "CUDA out of memory"
     assert f"relaunching (failed before) training run #{failed.pk}" in out
     assert "imported earlier, reused" in out and "already imported" in out
 

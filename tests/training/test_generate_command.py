@@ -87,25 +87,28 @@ def test_regenerating_into_a_new_file_is_served_by_the_cache(data_dir, tmp_path,
     )
 
 
+def kill_9_when(args: list[str], ready, *, what: str, timeout: float = 60) -> None:
+    """Run `python -m training ARGS` in a subprocess and kill it with SIGKILL once `ready()` holds."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "training", *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(ready, timeout=timeout, what=what)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def test_kill_9_mid_run_then_rerun_finishes_with_each_output_once(data_dir, tmp_path):
     out = tmp_path / "critique_revise.jsonl"
     with OpenAIServer(delay_s=0.3) as server:
         args = generate_args(
             data_dir, out, server, "--method", "critique_revise", "--batch-size", "1", "--no-cache"
         )
-        process = subprocess.Popen(
-            [sys.executable, "-m", "training", *args],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_for(
-                lambda: out.exists() and out.read_text().count("\n") >= 2, timeout=30, what="two records"
-            )
-        finally:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
+        kill_9_when(args, lambda: out.exists() and out.read_text().count("\n") >= 2, what="two records")
         written = out.read_text().count("\n")
         assert 2 <= written < 9
         with open(out, "a") as handle:  # as if the kill had cut a write short
@@ -115,6 +118,30 @@ def test_kill_9_mid_run_then_rerun_finishes_with_each_output_once(data_dir, tmp_
     keys = stored_keys(out)
     assert len(keys) == len(set(keys)) == 9
     assert len(server.requests) - asked == 9 - written  # nothing stored was asked again
+
+
+def test_kill_9_after_answers_arrived_but_before_they_were_written_reasks_only_the_unanswered(
+    data_dir, tmp_path
+):
+    """Issue 18: every answer is cached as it arrives, so a rerun after a kill pays only for what had no answer."""
+    out, cache = tmp_path / "options.jsonl", tmp_path / "cache"
+    with OpenAIServer() as server:
+        server.slow_next(1, 20.0)  # the first request to arrive is answered late: its batch cannot be written
+        args = generate_args(data_dir, out, server, "--method", "option_explanations", "--cache", str(cache))
+        kill_9_when(args, lambda: cached_lines(cache) == 14, what="14 of the 15 answers in the cache")
+        first = [r["body"] for r in server.requests]
+        assert len(first) == 15 and (not out.exists() or out.read_text() == "")  # answered, none written
+        never_answered = first[0]
+
+        assert main(args) == 0
+        rerun = [r["body"] for r in server.requests[len(first) :]]
+    assert rerun == [never_answered]  # the request log: only the one request that had no answer
+    keys = stored_keys(out)
+    assert len(keys) == len(set(keys)) == 15
+
+
+def cached_lines(folder: Path) -> int:
+    return sum(path.read_text().count("\n") for path in folder.glob("*.jsonl"))
 
 
 def test_a_bad_data_file_is_reported_by_line_and_nothing_is_written(tmp_path, openai_server, capsys):

@@ -65,7 +65,7 @@ def test_a_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_one(
         teacher=teacher,
         output_dir=tmp_path / "b",
         progress=progress,
-        should_stop=lambda: seen[-1].step >= 3 if seen else False,
+        should_stop=lambda: seen[-1].step >= 4 if seen else False,  # asked after the step's progress
     )
     assert (stopped.status, stopped.global_step) == ("stopped", 4)
     assert Path(stopped.last_checkpoint).name == "checkpoint-4"
@@ -81,6 +81,41 @@ def test_a_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_one(
     assert expected.keys() == actual.keys()
     for name in expected:
         torch.testing.assert_close(actual[name], expected[name], rtol=1e-5, atol=1e-6)
+
+
+def test_checkpoints_are_written_only_while_allowed_and_cleaned_up_only_among_the_calls_own(
+    tmp_path, tiny_config, questions, teacher
+):
+    """Issue 18: a superseded trainer stops without touching files, and clean-up never deletes a checkpoint
+    another call (an earlier attempt) wrote, such as the one this call resumed from."""
+    config = tiny_config(method="multitask", batch_size=4, max_steps=10, eval_every=2)
+    common = {"train_questions": questions, "eval_questions": [], "teacher": teacher, "output_dir": tmp_path}
+    first = train(config, should_stop=lambda: True, **common)  # an earlier attempt, stopped after step 1
+    assert (first.status, first.last_step) == ("stopped", 1)
+
+    allowed, asked = [True], []
+
+    def may_write() -> bool:
+        asked.append(steps[-1])
+        return allowed[0]
+
+    steps: list[int] = []
+
+    def progress(p) -> None:
+        steps.append(p.step)
+        if p.step == 7:  # another attempt owns the folder from here on
+            allowed[0] = False
+
+    second = train(
+        config, progress=progress, should_stop=lambda: not allowed[0], may_write=may_write, **common
+    )
+    assert (second.status, second.resumed_from_step, second.global_step) == ("superseded", 1, 7)
+    assert steps == [2, 3, 4, 5, 6, 7]  # stopped at the step it learned it was superseded
+    # Saved at 2, 4 and 6, each older own one deleted after the next; at 7 it asked, was refused, wrote nothing.
+    assert asked == [2, 4, 4, 6, 6, 7]
+    kept = sorted(int(p.name.split("-")[1]) for p in tmp_path.glob("checkpoint-*"))
+    assert kept == [1, 6]  # the first call's checkpoint-1 was never the second's to delete
+    assert second.last_checkpoint == str(tmp_path / "checkpoint-6")
 
 
 def test_resuming_with_other_settings_is_refused(tmp_path, tiny_config, questions, teacher):
@@ -120,7 +155,7 @@ def test_collapsing_held_out_accuracy_is_divergence(tiny_config):
     assert accuracy_collapse_reason(0.4, 0.6, 10, config) == ""  # a drop, not a collapse
     assert "collapsed to 0.250 at step 10 (best 0.600" in accuracy_collapse_reason(0.25, 0.6, 10, config)
 
-    monitor = RunMonitor(config, progress=None, should_stop=None, info={})
+    monitor = RunMonitor(config, progress=None, should_stop=None)
     state, control = TrainerState(global_step=10, best_metric=0.6), TrainerControl(should_save=True)
     monitor.on_evaluate(None, state, control, metrics={"eval_accuracy": 0.25})
     assert control.should_training_stop and not control.should_save

@@ -4,7 +4,10 @@ from models_app.services import fail_stale_runs
 
 
 class Command(BaseCommand):
-    help = "Mark running runs whose worker stopped sending heartbeats as failed (Celery beat runs this every minute)."
+    help = (
+        "Declare attempts whose worker stopped sending heartbeats dead and mark their runs failed "
+        "(Celery beat runs this every RUN_HEARTBEAT_INTERVAL seconds)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
