@@ -124,3 +124,34 @@ def set_correct(inference: InferenceRun, correct: int) -> None:
     right = list(predictions.order_by("question__external_id").values_list("pk", flat=True)[:correct])
     predictions.exclude(pk__in=right).update(correct=False)
     predictions.filter(pk__in=right).update(correct=True)
+
+
+DECISION_RUN = ("multitask_counterfactual", "revised")
+
+
+def make_decision_study(
+    n_questions: int = 24,
+    right: int = 14,
+    items_per_condition: int = 2,
+    wrong_advice_share: float = 0.5,
+    advice: tuple[str, ...] = ("none", "answer", "answer_explanation"),
+    **options,
+) -> Study:
+    """An open decision study: one student's predictions (the first `right` of them correct) in one condition per
+    advice (default control, answer only, answer and explanation), every question an item."""
+    inference = make_inference_run(make_questions(n_questions), *DECISION_RUN)
+    set_correct(inference, right)
+    study = services.create_study(
+        title="Deciding with a model's advice",
+        kind=Study.Kind.DECISION,
+        inference_runs=[inference] * len(advice),
+        advice=advice,
+        items_per_condition=items_per_condition,
+        item_count=n_questions,
+        wrong_advice_share=wrong_advice_share,
+        completion_code="DONE1234",
+        screen_out_code="STOP5678",
+        **options,
+    )
+    services.sample_items(study=study, seed=7)
+    return services.open_study(study=study)

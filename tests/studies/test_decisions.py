@@ -1,0 +1,130 @@
+"""Decision studies: design checks, the wrong-advice share per participant, and the two steps through the pages."""
+
+from collections import Counter
+
+import pytest
+
+from studies import deciding, participation, services
+from studies.models import Decision, Participant, Study
+
+from .factories import make_decision_study
+from .flow import through_to_items
+
+pytestmark = pytest.mark.django_db
+
+
+def answer_url(participant, position, advice=False):
+    return f"/s/p/{participant.token}/item/{position}/" + ("advice/" if advice else "")
+
+
+def test_every_participant_gets_the_wrong_advice_share_in_every_condition_and_items_balance():
+    study = make_decision_study(items_per_condition=4, wrong_advice_share=0.25)
+    loads = Counter()
+    for _ in range(6):
+        participant = participation.enter_study(study=study, is_test=True)
+        participation.start_items(participant=participant)
+        slots = list(participant.assignments.select_related("explanation__condition"))
+        assert len(slots) == 12
+        per_condition = Counter((a.explanation.condition.name, a.explanation.correct) for a in slots)
+        for condition in study.conditions.all():
+            assert per_condition[(condition.name, False)] == 1
+            assert per_condition[(condition.name, True)] == 3
+        assert len({a.explanation.question_id for a in slots}) == 12  # each question once per participant
+        loads.update(a.explanation_id for a in slots)
+    # 10 wrong and 14 right items per condition: 6 participants spread over them (at most one apart).
+    for condition in study.conditions.all():
+        for correct in (True, False):
+            counts = [loads[e.pk] for e in condition.explanations.filter(correct=correct)]
+            assert max(counts) - min(counts) <= 1, (condition.name, correct, counts)
+
+
+def test_design_problems_name_an_uneven_share_and_too_few_wrong_items():
+    study = make_decision_study()
+    study.status = Study.Status.DRAFT
+    study.wrong_advice_share = 0.3
+    study.save()
+    assert any("0.6 items" in p for p in services.design_problems(study))
+    study.wrong_advice_share = 1.0
+    study.items_per_condition = 11
+    study.save()
+    problems = services.design_problems(study)
+    assert any("10 items where the model is wrong but each participant needs 11" in p for p in problems)
+
+
+def test_a_rating_study_refuses_advice_without_explanations(study):
+    with pytest.raises(ValueError, match="only a decision study"):
+        services.add_inference_run_condition(
+            study=Study.objects.create(title="x", consent_text="c", instructions="i"),
+            inference_run=study.conditions.first().inference_run,
+            advice="answer",
+        )
+
+
+def test_two_steps_in_order_once_each_and_nothing_changes_after_the_advice(client):
+    study = make_decision_study(ask_confidence=True)
+    participant = through_to_items(client, study, "DEC1")
+    page = client.get(f"/s/p/{participant.token}/item/", follow=True)
+    assert page.redirect_chain[-1][0] == answer_url(participant, 1)
+    assert b"Step 1 of 2" in page.content and b"model\xe2\x80\x99s advice" not in page.content
+    # The advice page is not shown before the first answer; a final answer sent early is refused.
+    assert client.get(answer_url(participant, 1, advice=True))["Location"] == answer_url(participant, 1)
+    early = client.post(answer_url(participant, 1, advice=True), {"answer": "A"})
+    assert early.status_code == 409
+    events = '[{"t": 1200, "kind": "answer", "value": "B"}, {"t": 1900, "kind": "submit", "value": ""}]'
+    first = client.post(answer_url(participant, 1), {"answer": "B", "confidence": "2", "events": events})
+    assert first["Location"] == answer_url(participant, 1, advice=True)
+    # Back to step 1: the first answer, read-only; sending another one keeps the first.
+    back = client.get(answer_url(participant, 1))
+    assert b"Your first answer is saved" in back.content and b'name="answer"' not in back.content
+    again = client.post(answer_url(participant, 1), {"answer": "C", "confidence": "5"})
+    assert again["Location"] == answer_url(participant, 1, advice=True)
+    decision = Decision.objects.get(assignment__participant=participant, assignment__position=1)
+    assert (decision.initial_answer, decision.initial_confidence) == ("B", 2)
+    assert decision.events["initial"] == [
+        {"t": 1200, "kind": "answer", "value": "B"},
+        {"t": 1900, "kind": "submit", "value": ""},
+    ]
+    advice = client.get(answer_url(participant, 1, advice=True))
+    assert b"Step 2 of 2" in advice.content and b"Your first answer: <strong>B" in advice.content
+    done = client.post(answer_url(participant, 1, advice=True), {"answer": "D", "events": "not json"})
+    assert done["Location"] == answer_url(participant, 2)
+    client.post(answer_url(participant, 1, advice=True), {"answer": "E"})  # a stale tab: kept as it was
+    decision.refresh_from_db()
+    assert (decision.final_answer, decision.final_confidence, decision.events["final"]) == ("D", None, [])
+    assert decision.seconds_initial >= 0 and decision.seconds_final >= 0
+    assert decision.advice_served_at >= decision.initial_at
+    review = client.get(answer_url(participant, 1, advice=True))
+    assert b"You have answered this item" in review.content and b'name="answer"' not in review.content
+
+
+def test_one_step_shows_the_advice_at_once_and_reveal_shows_the_correct_answer(client):
+    study = make_decision_study(protocol=Study.Protocol.ONE_STEP, reveal_answer=True, ask_confidence=False)
+    participant = through_to_items(client, study, "DEC2")
+    while participant.status == Participant.Status.IN_PROGRESS:
+        page = client.get(f"/s/p/{participant.token}/item/", follow=True)
+        position = int(page.redirect_chain[-1][0].rstrip("/").rsplit("/", 1)[1])
+        assert b"Step 1 of 2" not in page.content and b"model\xe2\x80\x99s advice" in page.content
+        assert b'name="confidence"' not in page.content
+        response = client.post(answer_url(participant, position), {"answer": "A"})
+        assert response["Location"] == answer_url(participant, position, advice=True)
+        shown = client.get(response["Location"])
+        assert b"The correct answer is" in shown.content
+        participant.refresh_from_db()
+    decisions = Decision.objects.filter(assignment__participant=participant)
+    assert decisions.count() == 6
+    assert all(d.initial_answer == "" and d.final_answer == "A" for d in decisions)
+    assert all(d.advice_served_at == d.assignment.served_at for d in decisions)
+    assert client.get(f"/s/p/{participant.token}/done/").status_code == 200
+
+
+def test_answers_off_the_options_are_refused():
+    study = make_decision_study()
+    participant = participation.enter_study(study=study, is_test=True)
+    participation.start_items(participant=participant)
+    participation.serve_next_item(participant=participant)
+    with pytest.raises(deciding.InvalidDecision):
+        deciding.submit_initial(participant=participant, position=1, answer="F")
+    with pytest.raises(deciding.InvalidDecision):
+        deciding.submit_initial(participant=participant, position=1, answer="A", confidence=6)
+    with pytest.raises(participation.NotHandedOut):
+        deciding.submit_initial(participant=participant, position=2, answer="A")
