@@ -74,6 +74,12 @@ class StudyViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(parameters=EXPORT_PARAMETERS, responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=True, renderer_classes=[renderers.JSONRenderer, CSVRenderer])
+    def decisions(self, request, pk=None):
+        """A decision study's answers: one row per participant and item (the decision analysis input)."""
+        return self._export(request, "decisions")
+
+    @extend_schema(parameters=EXPORT_PARAMETERS, responses={(200, "text/csv"): OpenApiTypes.STR})
+    @action(detail=True, renderer_classes=[renderers.JSONRenderer, CSVRenderer])
     def participants(self, request, pk=None):
         return self._export(request, "participants")
 

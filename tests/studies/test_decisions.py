@@ -1,5 +1,7 @@
 """Decision studies: design checks, the wrong-advice share per participant, and the two steps through the pages."""
 
+import csv
+import io
 from collections import Counter
 
 import pytest
@@ -128,3 +130,43 @@ def test_answers_off_the_options_are_refused():
         deciding.submit_initial(participant=participant, position=1, answer="A", confidence=6)
     with pytest.raises(participation.NotHandedOut):
         deciding.submit_initial(participant=participant, position=2, answer="A")
+
+
+def test_the_export_holds_what_was_chosen_on_each_step(client, admin_client):
+    study = make_decision_study(ask_confidence=True)
+    participant = through_to_items(client, study, "DEC3")
+    chosen = {}
+    for position in range(1, 7):
+        client.get(answer_url(participant, position))
+        first, final = "ABCDE"[position % 5], "ABCDE"[(position * 2) % 5]
+        client.post(answer_url(participant, position), {"answer": first, "confidence": str(1 + position % 5)})
+        client.get(answer_url(participant, position, advice=True))
+        client.post(answer_url(participant, position, advice=True), {"answer": final})
+        chosen[position] = (first, str(1 + position % 5), final, "")
+    response = admin_client.get(f"/studies/{study.pk}/export/decisions.csv?include_test_responses=1")
+    rows = list(csv.DictReader(io.StringIO(response.getvalue().decode())))
+    assert len(rows) == 6
+    slots = {
+        a.position: a
+        for a in participant.assignments.select_related("explanation__question", "explanation__condition")
+    }
+    for row in rows:
+        position = int(row["position"])
+        explanation = slots[position].explanation
+        gold = explanation.question.answer_key
+        first, confidence, final, final_confidence = chosen[position]
+        assert (row["initial_answer"], row["initial_confidence"]) == (first, confidence)
+        assert (row["final_answer"], row["final_confidence"]) == (final, final_confidence)
+        assert row["initial_correct"] == str(first == gold).lower()
+        assert row["final_correct"] == str(final == gold).lower()
+        assert row["switched"] == str(first != final).lower()
+        assert (
+            row["advice"] == explanation.condition.advice and row["condition"] == explanation.condition.name
+        )
+        assert row["advice_answer"] == explanation.answer_label
+        assert row["advice_correct"] == str(explanation.correct).lower()
+        assert (row["method"], row["data_variant"]) == ("multitask_counterfactual", "revised")
+        assert row["participant_status"] == "completed" and float(row["seconds_final"]) >= 0
+    assert admin_client.get(f"/studies/{study.pk}/export/ratings.csv").status_code == 404
+    people = admin_client.get(f"/studies/{study.pk}/export/participants.csv").getvalue().decode()
+    assert list(csv.DictReader(io.StringIO(people)))[0]["items_rated"] == "6"
