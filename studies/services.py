@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from models_app.models import Dataset, InferenceRun, Question
 
-from . import participation
+from . import deciding, participation
 from .assignment import choose_explanations
 from .defaults import (
     ATTENTION_CHECK_DEFAULT_VALUE,
@@ -481,6 +481,8 @@ def fill_with_test_responses(
             f"study {study.pk} has no items yet: sample them before filling it with test responses"
         )
     rng = random.Random(seed)
+    if study.is_decision:
+        return [_simulated_decider(study=study, rng=rng) for _ in range(participants)]
     condition_means = condition_means or {}
     scales = list(study.scales.all())
     questions = list(study.demographic_questions.all())
@@ -514,6 +516,59 @@ def fill_with_test_responses(
         participant.refresh_from_db()
         created.append(participant)
     return created
+
+
+# How simulated participants of a decision study answer: right at first with this probability; after advice that
+# differs from their answer they take it with the first probability when it is right, the second when it is wrong.
+SIMULATED_FIRST_RIGHT = 0.6
+SIMULATED_TAKES_ADVICE = {True: 0.6, False: 0.3}
+
+
+def _simulated_decider(*, study: Study, rng: random.Random) -> Participant:
+    """One simulated participant through a decision study, as `fill_with_test_responses` runs them."""
+    clock = timezone.now() - timedelta(minutes=45)
+    participant = participation.enter_study(study=study, is_test=True, user_agent="simulated", now=clock)
+    participation.record_consent(participant=participant, agreed=True, now=clock)
+    participation.mark_instructions_read(participant=participant, now=clock)
+    questions = list(study.demographic_questions.all())
+    if questions:
+        answers = {q.key: _simulated_answer(q, rng) for q in questions}
+        participation.save_demographics(participant=participant, answers=answers, now=clock)
+    participation.start_items(participant=participant, now=clock)
+    while (assignment := participation.serve_next_item(participant=participant, now=clock)) is not None:
+        explanation = assignment.explanation
+        labels = deciding.answer_labels(assignment)
+        gold = explanation.question.answer_key
+        first = gold if rng.random() < SIMULATED_FIRST_RIGHT else rng.choice([x for x in labels if x != gold])
+        confidence = rng.randint(1, 5) if study.ask_confidence else None
+        if study.two_step:
+            clock += timedelta(seconds=rng.uniform(10, 40))
+            deciding.submit_initial(
+                participant=participant,
+                position=assignment.position,
+                answer=first,
+                confidence=confidence,
+                now=clock,
+            )
+        deciding.serve_advice(participant=participant, assignment=assignment, now=clock)
+        final = first
+        shown = explanation.condition.advice != Condition.Advice.NONE
+        if (
+            shown
+            and explanation.answer_label != first
+            and rng.random() < SIMULATED_TAKES_ADVICE[explanation.correct]
+        ):
+            final = explanation.answer_label
+        clock += timedelta(seconds=rng.uniform(5, 30))
+        deciding.submit_final(
+            participant=participant,
+            position=assignment.position,
+            answer=final,
+            confidence=confidence,
+            now=clock,
+        )
+    participant.refresh_from_db()
+    return participant
 
 
 def _simulated_answer(question: DemographicQuestion, rng: random.Random) -> str | int:

@@ -36,6 +36,7 @@ from scipy import sparse
 from .design import holm, pairs
 from .exclusions import ANALYSED_STATUSES
 from .inputs import PARTICIPANT_STATUSES, _Checker
+from .sample_size import MIN_CONDITIONS, MIN_PARTICIPANTS, MIN_PARTICIPANTS_FOR_MIXED_MODELS, SampleSize
 
 ALPHA = 0.05
 N_BOOTSTRAP = 2000
@@ -438,6 +439,38 @@ def analyze_decisions(
         notes=notes,
     )
     return _with_summary(analysis, alpha)
+
+
+def assess_decisions(
+    decisions: pd.DataFrame,
+    *,
+    include_test_responses: bool = False,
+    include_statuses: Collection[str] = ANALYSED_STATUSES,
+    conditions: list[str] | None = None,
+) -> SampleSize:
+    """What the decisions allow after the exclusions (quick: nothing is fitted), as `assess_ratings` for ratings."""
+    names = list(conditions or [])
+    if decisions.empty:
+        return SampleSize(0, 0, dict.fromkeys(names, 0), blocking=["there are no decisions yet"], warnings=[])
+    kept, _ = _exclude(validate_decisions(decisions), include_test_responses, include_statuses)
+    per_condition = kept.groupby("condition").size()
+    counts = {name: int(per_condition.get(name, 0)) for name in names or sorted(per_condition.index)}
+    participants = kept["participant_id"].nunique()
+    blocking, warnings = [], []
+    if kept.empty:
+        blocking.append("no decisions are left to analyse")
+    elif sum(1 for n in counts.values() if n) < MIN_CONDITIONS:
+        blocking.append("decisions in fewer than two conditions; comparing needs two or more")
+    elif participants < MIN_PARTICIPANTS:
+        blocking.append(
+            f"decisions from {participants} participant; comparing needs two or more participants"
+        )
+    elif participants < MIN_PARTICIPANTS_FOR_MIXED_MODELS:
+        warnings.append(
+            f"Too few participants ({participants}) for the mixed model and the bootstrap intervals to mean much: "
+            f"they need at least {MIN_PARTICIPANTS_FOR_MIXED_MODELS}."
+        )
+    return SampleSize(len(kept), participants, counts, blocking=blocking, warnings=warnings)
 
 
 def _exclude(data: pd.DataFrame, include_test_responses: bool, include_statuses: Collection[str]):

@@ -140,7 +140,16 @@ def make_decision_study(
     """An open decision study: one student's predictions (the first `right` of them correct) in one condition per
     advice (default control, answer only, answer and explanation), every question an item."""
     inference = make_inference_run(make_questions(n_questions), *DECISION_RUN)
-    set_correct(inference, right)
+    predictions = list(inference.predictions.select_related("question").order_by("question__external_id"))
+    for i, prediction in enumerate(
+        predictions
+    ):  # the first `right` answer their question's key, the rest not
+        key = prediction.question.answer_key
+        prediction.predicted_label = (
+            key if i < right else OPTION_LABELS[(OPTION_LABELS.index(key) + 1 + i % 4) % 5]
+        )
+        prediction.correct = prediction.predicted_label == key
+    Prediction.objects.bulk_update(predictions, ["predicted_label", "correct"])
     study = services.create_study(
         title="Deciding with a model's advice",
         kind=Study.Kind.DECISION,

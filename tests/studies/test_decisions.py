@@ -4,9 +4,11 @@ import csv
 import io
 from collections import Counter
 
+import pandas as pd
 import pytest
 
-from studies import deciding, participation, services
+from studies import deciding, participation, reports, services
+from studies.analysis.__main__ import main as analysis_main
 from studies.models import Decision, Participant, Study
 
 from .factories import make_decision_study
@@ -170,3 +172,41 @@ def test_the_export_holds_what_was_chosen_on_each_step(client, admin_client):
     assert admin_client.get(f"/studies/{study.pk}/export/ratings.csv").status_code == 404
     people = admin_client.get(f"/studies/{study.pk}/export/participants.csv").getvalue().decode()
     assert list(csv.DictReader(io.StringIO(people)))[0]["items_rated"] == "6"
+
+
+@pytest.fixture
+def artifacts(settings, tmp_path):
+    settings.ARTIFACTS_DIR = tmp_path / "artifacts"
+    return settings.ARTIFACTS_DIR
+
+
+def test_the_results_page_computes_the_cli_report_of_the_export(admin_client, artifacts, tmp_path):
+    study = make_decision_study(items_per_condition=4, wrong_advice_share=0.5, n_questions=24, right=12)
+    services.fill_with_test_responses(study=study, participants=8, seed=2)
+    assert Decision.objects.filter(final_at__isnull=False).count() == 8 * 12
+    response = admin_client.post(
+        f"/studies/{study.pk}/results/compute/",
+        {"include_test_responses": "on", "reference": ""},
+        follow=True,
+    )
+    assert [str(m) for m in response.context["messages"]][0].startswith("Computing the report"), [
+        str(m) for m in response.context["messages"]
+    ]
+    report = study.analysis_reports.get()
+    if report.status == "queued":  # no broker in this test: compute it here, as the worker would
+        reports.compute_report(report_id=report.pk)
+    report.refresh_from_db()
+    assert report.status == "succeeded", report.error
+    assert (report.ratings_analysed, report.participants_analysed) == (96, 8)
+    page = admin_client.get(f"/studies/{study.pk}/results/").content.decode()
+    assert "Reliance: RAIR, RSR, over- and under-reliance" in page and "rair_rsr_plane.png" in page
+
+    # The same numbers from the CLI on the exported CSV.
+    export = admin_client.get(f"/studies/{study.pk}/export/decisions.csv?include_test_responses=1")
+    path = tmp_path / "decisions.csv"
+    path.write_bytes(export.getvalue())
+    assert analysis_main([str(path), "--out", str(tmp_path / "cli"), "--include-test-responses"]) == 0
+    stored = pd.read_csv(report.directory / "tables" / "decision_conditions.csv")
+    cli = pd.read_csv(tmp_path / "cli" / "tables" / "decision_conditions.csv")
+    pd.testing.assert_frame_equal(stored, cli)
+    assert dict(report.summary)["Decisions per condition"][1] in (tmp_path / "cli" / "report.md").read_text()
