@@ -3,15 +3,16 @@
 import csv
 import io
 from collections import Counter
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
-from studies import deciding, participation, reports, services
+from studies import deciding, participation, pipeline, reports, services
 from studies.analysis.__main__ import main as analysis_main
 from studies.models import Decision, Participant, Study
 
-from .factories import make_decision_study
+from .factories import answer_right, make_decision_study, make_open_study
 from .flow import through_to_items
 
 pytestmark = pytest.mark.django_db
@@ -210,3 +211,30 @@ def test_the_results_page_computes_the_cli_report_of_the_export(admin_client, ar
     cli = pd.read_csv(tmp_path / "cli" / "tables" / "decision_conditions.csv")
     pd.testing.assert_frame_equal(stored, cli)
     assert dict(report.summary)["Decisions per condition"][1] in (tmp_path / "cli" / "report.md").read_text()
+
+
+def test_the_demo_pipeline_opens_a_decision_study_beside_the_rating_study():
+    rating = make_open_study(allow_anonymous=True)
+    runs = [c.inference_run for c in rating.conditions.all()]
+    said = []
+    assert (
+        pipeline.ensure_decision_study(
+            plan=SimpleNamespace(study_options={}), rating_study=rating, echo=said.append
+        )
+        is None
+    )
+    assert "not opened" in said[-1] and "items where the model is right" in said[-1]
+    assert Study.objects.filter(kind=Study.Kind.DECISION).count() == 0  # nothing left behind
+
+    answer_right(runs[2], 12)  # the student right most often gives the advice
+    plan = SimpleNamespace(study_options={"allow_anonymous": True})
+    study = pipeline.ensure_decision_study(plan=plan, rating_study=rating, echo=said.append)
+    assert study.status == Study.Status.OPEN and study.allow_anonymous and study.is_decision
+    assert list(study.conditions.values_list("advice", "inference_run")) == [
+        ("none", runs[2].pk),
+        ("answer", runs[2].pk),
+        ("answer_explanation", runs[2].pk),
+    ]
+    assert pipeline.ensure_decision_study(plan=plan, rating_study=rating, echo=said.append) == study
+    assert "reused" in said[-1]
+    assert pipeline._study_over(runs) == rating  # the rating study is still the one over the four runs
