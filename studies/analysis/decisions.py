@@ -179,7 +179,7 @@ def validate_decisions(frame: pd.DataFrame) -> pd.DataFrame:
 # --- measures ---
 
 
-def _with_outcomes(data: pd.DataFrame) -> pd.DataFrame:
+def with_outcomes(data: pd.DataFrame) -> pd.DataFrame:
     d = data.copy()
     d["two_step"] = d["initial_answer"] != ""
     d["initial_correct"] = np.where(d["two_step"], d["initial_answer"] == d["gold_answer"], np.nan)
@@ -363,7 +363,7 @@ def analyze_decisions(
         raise ValueError(
             "no decisions left to analyse after the exclusions: " + "; ".join(exclusions["reason"])
         )
-    d = _with_outcomes(kept)
+    d = with_outcomes(kept)
     conditions = _condition_order(d)
     reference = reference or conditions[0]
     if reference not in conditions:
@@ -418,7 +418,7 @@ def analyze_decisions(
                 )
     per_condition = pd.DataFrame(table)
 
-    pairwise = _pairwise(d, conditions, participants, alpha, n_permutations, rng, two_step)
+    pairwise = _pairwise(d, conditions, alpha, n_permutations, rng, two_step)
     fixed = variance = pd.DataFrame()
     notes = []
     if mixed_model:
@@ -505,27 +505,37 @@ def _condition_order(d: pd.DataFrame) -> list[str]:
     return sorted(advice.index, key=lambda c: (rank[advice[c]], c))
 
 
-def _pairwise(d, conditions, participants, alpha, n_permutations, rng, two_step) -> pd.DataFrame:
-    codes = {p: i for i, p in enumerate(participants)}
+# The items each pairwise measure is computed over (None: all) and what counts as a hit.
+COMPARED = {
+    "rair": ("rair_eligible", "rair_hit"),
+    "rsr": ("rsr_eligible", "rsr_hit"),
+    "final_accuracy": (None, "final_correct"),
+}
+
+
+def compare(d: pd.DataFrame, measure: str, a: str, b: str, n_permutations: int, rng: np.random.Generator):
+    """(difference a - b, permutation p, items compared) of a pooled measure (`COMPARED`) between two conditions.
+
+    `d`: decisions with their outcomes (as `analyze_decisions` derives them).
+    """
+    eligible, hit = COMPARED[measure]
+    rows = d[d["condition"].isin([a, b]) & (d[eligible] if eligible else True)]
+    codes, _ = pd.factorize(rows["participant_id"])
+    observed, p = permutation_p(
+        codes, (rows["condition"] == a).to_numpy(), rows[hit].to_numpy(dtype=float), n_permutations, rng
+    )
+    return observed, p, len(rows)
+
+
+def _pairwise(d, conditions, alpha, n_permutations, rng, two_step) -> pd.DataFrame:
     rows = []
-    measures = (("rair", "rair_eligible", "rair_hit"), ("rsr", "rsr_eligible", "rsr_hit"))
-    measures += (("final_accuracy", None, "final_correct"),)
-    for measure, eligible, hit in measures:
+    for measure in COMPARED:
         if not two_step and measure != "final_accuracy":
             continue
         found = []
         for a, b in pairs(conditions):
-            rows_ab = d[d["condition"].isin([a, b]) & (d[eligible] if eligible else True)]
-            observed, p = permutation_p(
-                rows_ab["participant_id"].map(codes).to_numpy(),
-                (rows_ab["condition"] == a).to_numpy(),
-                rows_ab[hit].to_numpy(dtype=float),
-                n_permutations,
-                rng,
-            )
-            found.append(
-                {"measure": measure, "a": a, "b": b, "difference": observed, "p": p, "items": len(rows_ab)}
-            )
+            observed, p, items = compare(d, measure, a, b, n_permutations, rng)
+            found.append({"measure": measure, "a": a, "b": b, "difference": observed, "p": p, "items": items})
         p_values = np.array([f["p"] for f in found])
         finite = np.isfinite(p_values)
         adjusted = np.full(len(found), np.nan)
