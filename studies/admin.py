@@ -19,7 +19,7 @@ from . import services
 from .defaults import DEFAULT_SCALES
 from .importing import ExplanationFileError
 from .models import AttentionCheck, Condition, DemographicQuestion, Item, Participant, Scale, Study
-from .staff_forms import PowerForm
+from .staff_forms import DecisionPowerForm, PowerForm
 from .views import study_entry_url
 
 # The request the study admin is answering: the entry link is shown absolute, as Prolific needs it.
@@ -254,6 +254,8 @@ class StudyAdmin(admin.ModelAdmin):
         study = get_object_or_404(Study, pk=study_id)
         if not self.has_view_permission(request, study):
             raise PermissionDenied
+        if study.is_decision:
+            return self._decision_power_view(request, study)
         form = PowerForm(request.GET if "expected" in request.GET else None)
         try:
             design, design_problem = planning.planned_design(study), ""
@@ -290,6 +292,45 @@ class StudyAdmin(admin.ModelAdmin):
             "max_participants": planning.MAX_PARTICIPANTS,
         }
         return TemplateResponse(request, "admin/studies/study/power.html", context)
+
+    def _decision_power_view(self, request, study: Study):
+        """Participants needed for 80% power to find an expected RAIR or RSR difference (decision studies)."""
+        from . import planning
+
+        form = DecisionPowerForm(request.GET if "rate_a" in request.GET else None, study=study)
+        try:
+            design, design_problem = planning.decision_design(study), ""
+        except ValueError as exc:
+            design, design_problem = None, str(exc)
+        result = curve = None
+        if design is not None and form.is_valid():
+            data = form.cleaned_data
+            result = planning.plan_decision_power(
+                study=study,
+                measure=data["measure"],
+                a=data["a"],
+                b=data["b"],
+                rate_a=data["rate_a"],
+                rate_b=data["rate_b"],
+                initial_accuracy=data["initial_accuracy"],
+                n_simulations=data["simulations"],
+            )
+            curve = planning.power_curve_data_uri(result)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": study,
+            "title": f"Participants needed for {round(100 * planning.TARGET_POWER)}% power",
+            "study": study,
+            "design": design,
+            "design_problem": design_problem,
+            "form": form,
+            "result": result,
+            "curve": curve,
+            "target_percent": round(100 * planning.TARGET_POWER),
+            "max_participants": planning.DECISION_COUNTS[-1],
+        }
+        return TemplateResponse(request, "admin/studies/study/decision_power.html", context)
 
     @admin.display(description="entry link (for Prolific)")
     def entry_link(self, study: Study) -> str:

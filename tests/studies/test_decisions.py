@@ -238,3 +238,26 @@ def test_the_demo_pipeline_opens_a_decision_study_beside_the_rating_study():
     assert pipeline.ensure_decision_study(plan=plan, rating_study=rating, echo=said.append) == study
     assert "reused" in said[-1]
     assert pipeline._study_over(runs) == rating  # the rating study is still the one over the four runs
+
+
+def test_the_admin_plans_a_decision_study_by_power_and_its_dashboard_shows(admin_client):
+    study = make_decision_study(items_per_condition=10, wrong_advice_share=0.3, n_questions=40, right=26)
+    url = f"/admin/studies/study/{study.pk}/power/"
+    page = admin_client.get(url).content.decode()
+    assert "3 conditions" in page and "<strong>3</strong> of them with wrong advice" in page
+    names = list(study.conditions.values_list("name", flat=True))
+    query = {
+        "measure": "rair",
+        "a": names[2],
+        "rate_a": "0.7",
+        "b": names[1],
+        "rate_b": "0.3",
+        "initial_accuracy": "0.6",
+        "simulations": "20",
+    }
+    page = admin_client.get(url, query).content.decode()
+    assert "participants</strong> are needed for 80% power" in page and "data:image/png;base64," in page
+    same = admin_client.get(url, {**query, "b": names[2]}).content.decode()
+    assert "Choose two different conditions." in same
+    dashboard = admin_client.get(f"/studies/{study.pk}/").content.decode()
+    assert "decisions.csv" in dashboard and "ratings.csv" not in dashboard
