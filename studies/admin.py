@@ -277,21 +277,35 @@ class StudyAdmin(admin.ModelAdmin):
                 form.add_error("expected", str(exc))
             else:
                 curve = planning.power_curve_data_uri(result)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": study,
-            "title": f"Participants needed for {round(100 * planning.TARGET_POWER)}% power",
-            "study": study,
-            "design": design,
-            "design_problem": design_problem,
-            "form": form,
-            "result": result,
-            "curve": curve,
-            "target_percent": round(100 * planning.TARGET_POWER),
-            "max_participants": planning.MAX_PARTICIPANTS,
-        }
-        return TemplateResponse(request, "admin/studies/study/power.html", context)
+        return self._power_page(
+            request,
+            study,
+            "admin/studies/study/power.html",
+            design=design,
+            design_problem=design_problem,
+            form=form,
+            result=result,
+            curve=curve,
+            max_participants=planning.MAX_PARTICIPANTS,
+        )
+
+    def _power_page(self, request, study: Study, template: str, **context) -> TemplateResponse:
+        from . import planning
+
+        percent = round(100 * planning.TARGET_POWER)
+        return TemplateResponse(
+            request,
+            template,
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "original": study,
+                "title": f"Participants needed for {percent}% power",
+                "study": study,
+                "target_percent": percent,
+                **context,
+            },
+        )
 
     def _decision_power_view(self, request, study: Study):
         """Participants needed for 80% power to find an expected RAIR or RSR difference (decision studies)."""
@@ -316,21 +330,17 @@ class StudyAdmin(admin.ModelAdmin):
                 n_simulations=data["simulations"],
             )
             curve = planning.power_curve_data_uri(result)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": study,
-            "title": f"Participants needed for {round(100 * planning.TARGET_POWER)}% power",
-            "study": study,
-            "design": design,
-            "design_problem": design_problem,
-            "form": form,
-            "result": result,
-            "curve": curve,
-            "target_percent": round(100 * planning.TARGET_POWER),
-            "max_participants": planning.DECISION_COUNTS[-1],
-        }
-        return TemplateResponse(request, "admin/studies/study/decision_power.html", context)
+        return self._power_page(
+            request,
+            study,
+            "admin/studies/study/decision_power.html",
+            design=design,
+            design_problem=design_problem,
+            form=form,
+            result=result,
+            curve=curve,
+            max_participants=planning.DECISION_COUNTS[-1],
+        )
 
     @admin.display(description="entry link (for Prolific)")
     def entry_link(self, study: Study) -> str:

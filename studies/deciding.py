@@ -142,7 +142,8 @@ def submit_initial(
         decision.seconds_initial = max((now - assignment.served_at).total_seconds(), 0.0)
         decision.events = {**decision.events, Step.INITIAL: clean_events(events)}
         decision.save()
-        Participant.objects.filter(pk=locked.pk).update(last_seen_at=now)
+        # As a rating does, an answer brings a participant marked returned (idle) back in.
+        Participant.objects.filter(pk=locked.pk).update(status=Participant.Status.IN_PROGRESS, last_seen_at=now)
     return SubmitOutcome.SAVED
 
 

@@ -13,7 +13,7 @@ from .decision_simulation import DecisionPower
 from .decisions import ALPHA, METHOD_NOTES, DecisionAnalysis, analyze_decisions, measure_table
 from .exclusions import ANALYSED_STATUSES
 from .plots import _save
-from .report import Report, Section, _html, _markdown
+from .report import Report, Section, write_documents
 
 ACCURACY_PLOT = "accuracy_before_after.png"
 RELIANCE_PLOT = "rair_rsr_plane.png"
@@ -151,12 +151,7 @@ def build_decision_report(
     sections.append(Section("Methods", lines=tuple(METHOD_NOTES)))
     study = analysis.analysed["study_id"].iloc[0] if "study_id" in analysis.analysed.columns else ""
     title = title or (f"Decision analysis of study {study}" if study else "Decision analysis")
-    files["report.md"] = out_dir / "report.md"
-    files["report.md"].write_text(
-        _markdown(title, summary, sections, tables, files, out_dir), encoding="utf-8"
-    )
-    files["report.html"] = out_dir / "report.html"
-    files["report.html"].write_text(_html(title, summary, sections, tables, files), encoding="utf-8")
+    write_documents(title, summary, sections, tables, files, out_dir)
     return Report(
         out_dir=out_dir,
         ratings=None,
