@@ -143,7 +143,9 @@ def submit_initial(
         decision.events = {**decision.events, Step.INITIAL: clean_events(events)}
         decision.save()
         # As a rating does, an answer brings a participant marked returned (idle) back in.
-        Participant.objects.filter(pk=locked.pk).update(status=Participant.Status.IN_PROGRESS, last_seen_at=now)
+        Participant.objects.filter(pk=locked.pk).update(
+            status=Participant.Status.IN_PROGRESS, last_seen_at=now
+        )
     return SubmitOutcome.SAVED
 
 

@@ -261,3 +261,58 @@ def test_the_admin_plans_a_decision_study_by_power_and_its_dashboard_shows(admin
     assert "Choose two different conditions." in same
     dashboard = admin_client.get(f"/studies/{study.pk}/").content.decode()
     assert "decisions.csv" in dashboard and "ratings.csv" not in dashboard
+
+
+def test_a_decision_study_is_designed_in_the_admin(admin_client):
+    inference = make_decision_study().conditions.first().inference_run  # 14 of 24 answers right
+    inline = ("scales", "demographic_questions", "attention_checks", "conditions", "items")
+    response = admin_client.post(
+        "/admin/studies/study/add/",
+        {
+            "title": "Decide from the admin",
+            "kind": "decision",
+            "protocol": "two_step",
+            "ask_confidence": "on",
+            "wrong_advice_share": 0.25,
+            "consent_text": "Agree?",
+            "instructions": "Answer, then see advice.",
+            "items_per_condition": 4,
+            "item_count": 24,
+            "target_ratings_per_item": 3,
+            "attention_max_failures": 0,
+            "abandon_after_minutes": 60,
+            "completion_code": "C0DE1",
+            "screen_out_code": "OUT1",
+            "completion_url": "",
+            **{f"{prefix}-TOTAL_FORMS": 0 for prefix in inline},
+            **{f"{prefix}-INITIAL_FORMS": 0 for prefix in inline},
+        },
+        follow=True,
+    )
+    assert b"default five rating scales" not in response.content
+    study = Study.objects.get(title="Decide from the admin")
+    assert study.is_decision and not study.scales.exists() and study.wrong_advice_per_condition == 1
+    for advice in ("none", "answer", "answer_explanation"):
+        added = admin_client.post(
+            "/admin/studies/condition/add/",
+            {"study": study.pk, "inference_run": inference.pk, "advice": advice},
+            follow=True,
+        )
+        assert b"24 explanations from inference run" in added.content
+    assert list(study.conditions.values_list("name", "advice")) == [
+        ("control (multitask_counterfactual/revised)", "none"),
+        ("multitask_counterfactual/revised (answer only)", "answer"),
+        ("multitask_counterfactual/revised", "answer_explanation"),
+    ]
+    actions = "/admin/studies/study/"
+    admin_client.post(actions, {"action": "sample_items", "_selected_action": [study.pk]})
+    response = admin_client.post(
+        actions, {"action": "open_selected", "_selected_action": [study.pk]}, follow=True
+    )
+    assert b"is open" in response.content
+    # A rating study refuses advice without an explanation.
+    rating = make_open_study()
+    refused = admin_client.post(
+        "/admin/studies/condition/add/", {"study": rating.pk, "inference_run": inference.pk, "advice": "none"}
+    )
+    assert b"Only a decision study shows advice without explanations." in refused.content
