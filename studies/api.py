@@ -36,6 +36,7 @@ class StudySerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "title",
+            "kind",
             "status",
             "conditions",
             "scales",

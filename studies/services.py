@@ -361,6 +361,10 @@ def design_problems(study: Study) -> list[str]:
         problems.append("it has no condition")
     if not scales:
         problems.append("it has no rating scale")
+    for name, advice in study.conditions.exclude(advice=Condition.Advice.ANSWER_EXPLANATION).values_list(
+        "name", "advice"
+    ):
+        problems.append(f"condition {name} shows {advice!r} advice, which only a decision study can show")
     for scale in scales:
         if len(scale.anchors) != scale.max_value - scale.min_value + 1:
             problems.append(f"scale {scale.name} needs one anchor per point")

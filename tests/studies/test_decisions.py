@@ -316,3 +316,11 @@ def test_a_decision_study_is_designed_in_the_admin(admin_client):
         "/admin/studies/condition/add/", {"study": rating.pk, "inference_run": inference.pk, "advice": "none"}
     )
     assert b"Only a decision study shows advice without explanations." in refused.content
+
+
+def test_a_study_switched_back_to_rating_names_its_conditions_without_explanations():
+    study = make_decision_study()
+    study.kind = Study.Kind.RATING
+    study.save()
+    problems = services.design_problems(study)
+    assert "condition control (multitask_counterfactual/revised) shows 'none' advice" in " ".join(problems)
