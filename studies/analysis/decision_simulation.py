@@ -206,8 +206,9 @@ def decision_power(
             break
     curve = pd.DataFrame(rows)
     statement = (
-        f"{reached} participants give {curve['power'].iloc[-1]:.0%} power to find a {measure} difference of "
-        f"{planted:+.2f} between {a} and {b} (alpha {alpha}, {n_simulations} simulations per count)."
+        f"{reached} participants (the first count tried to reach {target_power:.0%}) give "
+        f"{curve['power'].iloc[-1]:.0%} power to find a {measure} difference of {planted:+.2f} between {a} and {b} "
+        f"(alpha {alpha}, {n_simulations} simulations per count)."
         if reached is not None
         else f"Even {counts[-1]} participants stay below {target_power:.0%} power for this difference."
     )
