@@ -77,6 +77,10 @@ METHOD_NOTES = [
     "reports posterior means and SDs of the fixed effects under vague normal priors (SD 2 on the log-odds scale "
     "for the fixed effects, the package's default for the variance components); intervals are mean ± 1.96 SD. "
     "Mean-field variational Bayes tends to understate posterior SDs a little, so read borderline intervals with care.",
+    "Reading the model: with the control condition as reference, advice_correct is how much the would-be advice's "
+    "correctness goes with a right final answer when nothing is shown (the questions a model gets right tend to be "
+    "easier); each 'condition x advice_correct' term is how much more it matters once that advice is shown, the "
+    "model's summary of reliance.",
 ]
 
 
