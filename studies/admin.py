@@ -19,13 +19,18 @@ from . import services
 from .defaults import DEFAULT_SCALES
 from .importing import ExplanationFileError
 from .models import AttentionCheck, Condition, DemographicQuestion, Item, Participant, Scale, Study
-from .staff_forms import PowerForm
+from .staff_forms import DecisionPowerForm, PowerForm
 from .views import study_entry_url
 
 # The request the study admin is answering: the entry link is shown absolute, as Prolific needs it.
 _admin_request: ContextVar = ContextVar("study_admin_request", default=None)
 
 DESIGN_FIELDS = (
+    "kind",
+    "protocol",
+    "ask_confidence",
+    "reveal_answer",
+    "wrong_advice_share",
     "consent_text",
     "instructions",
     "items_per_condition",
@@ -71,8 +76,8 @@ class AttentionCheckInline(FrozenInlineMixin, admin.TabularInline):
 class ConditionInline(admin.TabularInline):
     model = Condition
     extra = 0
-    fields = ("position", "name", "inference_run", "source_file", "explanation_count")
-    readonly_fields = ("name", "inference_run", "source_file", "explanation_count")
+    fields = ("position", "name", "advice", "inference_run", "source_file", "explanation_count")
+    readonly_fields = ("name", "advice", "inference_run", "source_file", "explanation_count")
     show_change_link = True
     can_delete = False
 
@@ -134,7 +139,7 @@ class StudyAdmin(admin.ModelAdmin):
         "closed_at",
     )
     fieldsets = (
-        (None, {"fields": ("title", "notes", "status", "entry_link", "dashboard_link")}),
+        (None, {"fields": ("title", "kind", "notes", "status", "entry_link", "dashboard_link")}),
         ("What participants read", {"fields": ("consent_text", "instructions")}),
         (
             "Design",
@@ -150,6 +155,15 @@ class StudyAdmin(admin.ModelAdmin):
                     "comment_enabled",
                     "attention_max_failures",
                 )
+            },
+        ),
+        (
+            "Decision study (kind “decision” only)",
+            {
+                "fields": ("protocol", "ask_confidence", "reveal_answer", "wrong_advice_share"),
+                "description": "Each condition's advice (none, the answer, or the answer and explanation) is set "
+                "on the condition's own page. Items per condition times the wrong-advice share must be a whole "
+                "number: every participant then sees that many items with wrong advice in every condition.",
             },
         ),
         (
@@ -192,7 +206,7 @@ class StudyAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         study = form.instance
-        if not study.scales.exists():
+        if not study.is_decision and not study.scales.exists():
             services.add_scales(study=study, scales=DEFAULT_SCALES)
             self.message_user(request, "Added the default five rating scales; edit them below if needed.")
 
@@ -240,6 +254,8 @@ class StudyAdmin(admin.ModelAdmin):
         study = get_object_or_404(Study, pk=study_id)
         if not self.has_view_permission(request, study):
             raise PermissionDenied
+        if study.is_decision:
+            return self._decision_power_view(request, study)
         form = PowerForm(request.GET if "expected" in request.GET else None)
         try:
             design, design_problem = planning.planned_design(study), ""
@@ -261,21 +277,70 @@ class StudyAdmin(admin.ModelAdmin):
                 form.add_error("expected", str(exc))
             else:
                 curve = planning.power_curve_data_uri(result)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": study,
-            "title": f"Participants needed for {round(100 * planning.TARGET_POWER)}% power",
-            "study": study,
-            "design": design,
-            "design_problem": design_problem,
-            "form": form,
-            "result": result,
-            "curve": curve,
-            "target_percent": round(100 * planning.TARGET_POWER),
-            "max_participants": planning.MAX_PARTICIPANTS,
-        }
-        return TemplateResponse(request, "admin/studies/study/power.html", context)
+        return self._power_page(
+            request,
+            study,
+            "admin/studies/study/power.html",
+            design=design,
+            design_problem=design_problem,
+            form=form,
+            result=result,
+            curve=curve,
+            max_participants=planning.MAX_PARTICIPANTS,
+        )
+
+    def _power_page(self, request, study: Study, template: str, **context) -> TemplateResponse:
+        from . import planning
+
+        percent = round(100 * planning.TARGET_POWER)
+        return TemplateResponse(
+            request,
+            template,
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "original": study,
+                "title": f"Participants needed for {percent}% power",
+                "study": study,
+                "target_percent": percent,
+                **context,
+            },
+        )
+
+    def _decision_power_view(self, request, study: Study):
+        """Participants needed for 80% power to find an expected RAIR or RSR difference (decision studies)."""
+        from . import planning
+
+        form = DecisionPowerForm(request.GET if "rate_a" in request.GET else None, study=study)
+        try:
+            design, design_problem = planning.decision_design(study), ""
+        except ValueError as exc:
+            design, design_problem = None, str(exc)
+        result = curve = None
+        if design is not None and form.is_valid():
+            data = form.cleaned_data
+            result = planning.plan_decision_power(
+                study=study,
+                measure=data["measure"],
+                a=data["a"],
+                b=data["b"],
+                rate_a=data["rate_a"],
+                rate_b=data["rate_b"],
+                initial_accuracy=data["initial_accuracy"],
+                n_simulations=data["simulations"],
+            )
+            curve = planning.power_curve_data_uri(result)
+        return self._power_page(
+            request,
+            study,
+            "admin/studies/study/decision_power.html",
+            design=design,
+            design_problem=design_problem,
+            form=form,
+            result=result,
+            curve=curve,
+            max_participants=planning.DECISION_COUNTS[-1],
+        )
 
     @admin.display(description="entry link (for Prolific)")
     def entry_link(self, study: Study) -> str:
@@ -343,7 +408,7 @@ class ConditionForm(forms.ModelForm):
 
     class Meta:
         model = Condition
-        fields = ("study", "name", "inference_run")
+        fields = ("study", "name", "advice", "inference_run")
         help_texts = {"name": "e.g. multitask/unrevised; left empty, an inference run's method/data_variant."}
 
     def __init__(self, *args, **kwargs):
@@ -358,8 +423,12 @@ class ConditionForm(forms.ModelForm):
         upload, run = data.get("jsonl_file"), data.get("inference_run")
         if bool(upload) == bool(run):
             raise forms.ValidationError("Choose an inference run or upload a JSONL file (one of the two).")
+        advice = data.get("advice") or Condition.Advice.ANSWER_EXPLANATION
+        study = data.get("study")
+        if study and advice != Condition.Advice.ANSWER_EXPLANATION and not study.is_decision:
+            raise forms.ValidationError("Only a decision study shows advice without explanations.")
         if run and not data.get("name"):
-            data["name"] = run.training_run.condition_name
+            data["name"] = services.default_condition_name(run, advice)
         if upload:
             if not data.get("dataset") or not data.get("name"):
                 raise forms.ValidationError(
@@ -371,7 +440,6 @@ class ConditionForm(forms.ModelForm):
                 )
             except ExplanationFileError as exc:
                 raise forms.ValidationError(exc.problems) from exc
-        study = data.get("study")
         if study and study.is_frozen:
             raise forms.ValidationError(str(services.StudyFrozen(study)))
         return data
@@ -385,13 +453,15 @@ class ConditionAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj:
-            return ("study", "name", "position", "inference_run", "source_file")
-        return ("study", "name", "inference_run", "jsonl_file", "dataset")
+            return ("study", "name", "position", "advice", "inference_run", "source_file")
+        return ("study", "name", "advice", "inference_run", "jsonl_file", "dataset")
 
     def get_readonly_fields(self, request, obj=None):
         if obj:
             frozen = obj.study.is_frozen
-            return ("study", "inference_run", "source_file") + (("name", "position") if frozen else ())
+            return ("study", "inference_run", "source_file") + (
+                ("name", "position", "advice") if frozen else ()
+            )
         return ()
 
     def save_model(self, request, obj, form, change):
@@ -399,7 +469,7 @@ class ConditionAdmin(admin.ModelAdmin):
             return super().save_model(request, obj, form, change)
         if obj.inference_run:
             created = services.add_inference_run_condition(
-                study=obj.study, inference_run=obj.inference_run, name=obj.name
+                study=obj.study, inference_run=obj.inference_run, name=obj.name, advice=obj.advice
             )
             summary = f"{created.explanations.count()} explanations from inference run {obj.inference_run.pk}"
         else:
@@ -408,6 +478,7 @@ class ConditionAdmin(admin.ModelAdmin):
                 name=obj.name,
                 parsed=form.parsed,
                 source=form.cleaned_data["jsonl_file"].name,
+                advice=obj.advice,
             )
             summary = form.parsed.summary()
         obj.pk = created.pk

@@ -16,9 +16,11 @@ import pandas as pd
 from models_app.selectors import experiment_results
 
 from .analysis import ACCURACY_COLUMNS, ANALYSED_STATUSES, SampleSize, assess_ratings
+from .analysis.decisions import assess_decisions
+from .decisions_format import DECISION_COLUMNS
 from .models import Study
 from .ratings_format import RATINGS_COLUMNS
-from .selectors import rating_rows
+from .selectors import decision_rows, rating_rows
 
 
 @dataclass(frozen=True)
@@ -30,9 +32,17 @@ class AnalysisInputs:
     scales: list[str]
     scale_range: dict[str, tuple[int, int]]
     fingerprint: str
+    decisions: bool = False  # a decision study: `ratings` holds the decisions export's rows
 
     def sample_size(self, *, include_test_responses: bool, include_statuses=ANALYSED_STATUSES) -> SampleSize:
-        """What the ratings allow after the exclusions (quick: no models are fitted)."""
+        """What the ratings (or decisions) allow after the exclusions (quick: no models are fitted)."""
+        if self.decisions:
+            return assess_decisions(
+                self.ratings,
+                include_test_responses=include_test_responses,
+                include_statuses=include_statuses,
+                conditions=self.conditions,
+            )
         return assess_ratings(
             self.ratings,
             include_test_responses=include_test_responses,
@@ -46,11 +56,21 @@ class AnalysisInputs:
 def analysis_inputs(*, study: Study, include_test_responses: bool = False) -> AnalysisInputs:
     conditions = list(study.conditions.values_list("name", flat=True))
     scales = {s.name: (s.min_value, s.max_value) for s in study.scales.all()}
-    ratings = pd.DataFrame.from_records(
-        list(rating_rows(study=study, include_test_responses=include_test_responses)), columns=RATINGS_COLUMNS
+    rows, columns, what = (
+        (decision_rows, DECISION_COLUMNS, "decisions")
+        if study.is_decision
+        else (rating_rows, RATINGS_COLUMNS, "ratings")
     )
-    ratings.attrs["source"] = f"ratings of study {study.pk} (database)"
-    accuracy, notes = study_accuracy(study=study)
+    ratings = pd.DataFrame.from_records(
+        list(rows(study=study, include_test_responses=include_test_responses)), columns=columns
+    )
+    ratings.attrs["source"] = f"{what} of study {study.pk} (database)"
+    if (
+        study.is_decision
+    ):  # its report is about the people's decisions; the students' accuracy is on /runs/results/
+        accuracy, notes = None, []
+    else:
+        accuracy, notes = study_accuracy(study=study)
 
     digest = hashlib.sha256()
     digest.update(json.dumps([conditions, list(scales.items())]).encode())
@@ -66,6 +86,7 @@ def analysis_inputs(*, study: Study, include_test_responses: bool = False) -> An
         scales=list(scales),
         scale_range=scales,
         fingerprint=digest.hexdigest(),
+        decisions=study.is_decision,
     )
 
 

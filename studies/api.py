@@ -36,6 +36,7 @@ class StudySerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "title",
+            "kind",
             "status",
             "conditions",
             "scales",
@@ -71,6 +72,12 @@ class StudyViewSet(viewsets.ReadOnlyModelViewSet):
     def ratings(self, request, pk=None):
         """One row per rating and scale (the analysis input)."""
         return self._export(request, "ratings")
+
+    @extend_schema(parameters=EXPORT_PARAMETERS, responses={(200, "text/csv"): OpenApiTypes.STR})
+    @action(detail=True, renderer_classes=[renderers.JSONRenderer, CSVRenderer])
+    def decisions(self, request, pk=None):
+        """A decision study's answers: one row per participant and item (the decision analysis input)."""
+        return self._export(request, "decisions")
 
     @extend_schema(parameters=EXPORT_PARAMETERS, responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=True, renderer_classes=[renderers.JSONRenderer, CSVRenderer])

@@ -4,7 +4,7 @@ Pure functions over ids and counts; `participation.start_items` feeds them from 
 """
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +48,9 @@ def choose_explanations(
     per_condition: int,
     condition_ids: Sequence[int],
     rng: random.Random,
+    *,
+    wrong: Collection[int] = frozenset(),
+    wrong_per_condition: int | None = None,
 ) -> dict[int, list[int]]:
     """Pick `per_condition` explanations in every condition, all of different questions.
 
@@ -55,10 +58,21 @@ def choose_explanations(
     of each condition's least-assigned explanations as the one-question-once rule allows, then the
     questions least assigned overall, then at random. Greedy picking is not enough: a question that is
     behind in two conditions can fill only one of them per participant.
+
+    With `wrong_per_condition` (decision studies), exactly that many of each condition's picks are explanations
+    in `wrong` (the model's answer is wrong) and the rest are not; balancing then holds within each of the two.
     """
     by_cell = {(c.condition_id, c.question_id): c.explanation_id for c in candidates}
     questions = sorted({c.question_id for c in candidates})
     slots = [cid for cid in condition_ids for _ in range(per_condition)]
+    if wrong_per_condition is not None and not 0 <= wrong_per_condition <= per_condition:
+        raise ValueError(f"{wrong_per_condition} wrong-advice items per condition out of {per_condition}")
+    # Which slots take wrong advice: the first `wrong_per_condition` of each condition (None: any explanation).
+    slot_wrong = [
+        None if wrong_per_condition is None else k < wrong_per_condition
+        for _cid in condition_ids
+        for k in range(per_condition)
+    ]
     if len(questions) < len(slots):
         raise ValueError(
             f"not enough distinct questions: {len(slots)} slots ({per_condition} per condition) "
@@ -70,18 +84,24 @@ def choose_explanations(
     least_question = min(question_loads.values())
     cost = np.full((len(slots), len(questions)), np.inf)
     for cid in set(condition_ids):
-        cells = [(col, by_cell[(cid, q)]) for col, q in enumerate(questions) if (cid, q) in by_cell]
-        least = min((loads.get(e, 0) for _, e in cells), default=0)
-        rows = [row for row, slot_cid in enumerate(slots) if slot_cid == cid]
-        for col, explanation_id in cells:
-            excess = min(loads.get(explanation_id, 0) - least, 4)  # 0 = among the least assigned
-            spread = question_loads[questions[col]] - least_question
-            cost[rows, col] = BEHIND_WEIGHT**excess + spread / (1 + spread) + rng.random() * 1e-3
+        for kind in {slot_wrong[row] for row, slot_cid in enumerate(slots) if slot_cid == cid}:
+            cells = [
+                (col, by_cell[(cid, q)])
+                for col, q in enumerate(questions)
+                if (cid, q) in by_cell and (kind is None or (by_cell[(cid, q)] in wrong) == kind)
+            ]
+            least = min((loads.get(e, 0) for _, e in cells), default=0)
+            rows = [row for row, slot_cid in enumerate(slots) if slot_cid == cid and slot_wrong[row] == kind]
+            for col, explanation_id in cells:
+                excess = min(loads.get(explanation_id, 0) - least, 4)  # 0 = among the least assigned
+                spread = question_loads[questions[col]] - least_question
+                cost[rows, col] = BEHIND_WEIGHT**excess + spread / (1 + spread) + rng.random() * 1e-3
     try:
         rows, cols = linear_sum_assignment(cost)
     except ValueError:  # no finite assignment: some condition lacks explanations for enough questions
         raise ValueError(
             "not enough distinct questions that every condition explains for one participant's sequence"
+            + (" with the wanted share of wrong advice" if wrong_per_condition is not None else "")
         ) from None
     picks: dict[int, list[int]] = {cid: [] for cid in condition_ids}
     for row, col in zip(rows, cols, strict=True):

@@ -59,6 +59,15 @@ even when the answer is right. For each statement, choose how much you agree.
 Please read every explanation carefully. Some pages check that you are paying attention by asking for a \
 particular rating; follow what they ask."""
 
+DEFAULT_DECISION_INSTRUCTIONS = """\
+On each page you will see a question and its answer options. Choose the answer you think is right.
+
+Then a computer model's advice is shown: on some pages its answer, on some its answer and its explanation, on \
+some nothing. The model is sometimes wrong. Choose your final answer: you may keep your first one or change it.
+
+Your first answer cannot be changed once you have seen the advice. Please answer every question as well as you \
+can; there is no time limit, but please do not look the answers up."""
+
 DEFAULT_DEMOGRAPHICS = [
     {
         "key": "age_group",

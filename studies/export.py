@@ -1,7 +1,8 @@
 """The study's CSV files, the same from the staff page, the API and `manage.py export_study`.
 
-`ratings.csv` (one row per rating and scale), `participants.csv`, `items.csv` and `comments.csv`.
-Test responses are left out unless `include_test_responses`.
+A rating study: `ratings.csv` (one row per rating and scale), `participants.csv`, `items.csv` and
+`comments.csv`. A decision study: `decisions.csv` (one row per participant and item), `participants.csv` and
+`items.csv`. Test responses are left out unless `include_test_responses`.
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 from distill_site import web
 
 from . import selectors
+from .decisions_format import DECISION_COLUMNS
 from .models import Study
 from .ratings_format import RATINGS_COLUMNS
 
@@ -31,9 +33,21 @@ EXPORT_FILES = {
 }
 
 
+DECISION_EXPORT_FILES = {
+    "decisions": ExportFile("decisions.csv", lambda study: DECISION_COLUMNS, selectors.decision_rows),
+    "participants": EXPORT_FILES["participants"],
+    "items": EXPORT_FILES["items"],
+}
+
+
+def export_files(study: Study) -> dict[str, ExportFile]:
+    """The files a study of this kind exports, by name."""
+    return DECISION_EXPORT_FILES if study.is_decision else EXPORT_FILES
+
+
 def csv_lines(*, study: Study, kind: str, include_test_responses: bool = False) -> Iterator[str]:
-    """The lines of one export file, header first."""
-    export = EXPORT_FILES[kind]
+    """The lines of one export file, header first (`KeyError` for a file this kind of study has not)."""
+    export = export_files(study)[kind]
     columns = list(export.columns(study))
     rows = export.rows(study=study, include_test_responses=include_test_responses)
     yield from web.csv_lines(chain([columns], ([row[column] for column in columns] for row in rows)))
@@ -44,7 +58,7 @@ def write_study_export(*, study: Study, directory: Path, include_test_responses:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for kind, export in EXPORT_FILES.items():
+    for kind, export in export_files(study).items():
         path = directory / export.filename
         with path.open("w", encoding="utf-8", newline="") as handle:
             handle.writelines(

@@ -1,5 +1,7 @@
 """Forms of the annotator pages: they validate input; the templates lay it out (fieldsets, legends)."""
 
+import json
+
 from django import forms
 
 from .models import DemographicQuestion, Scale
@@ -72,3 +74,34 @@ class RatingForm(forms.Form):
             chosen = field.data if self.is_bound else None
             rows.append((scale, field, int(chosen) if chosen and str(chosen).isdigit() else None))
         return rows
+
+
+CONFIDENCE_ANCHORS = ("guessing", "unsure", "fairly sure", "sure", "certain")
+
+
+class DecisionForm(forms.Form):
+    """An answer to one decision item (either step), its optional confidence and the page's clicks."""
+
+    def __init__(self, *args, labels: tuple[str, ...], ask_confidence: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["answer"] = forms.ChoiceField(
+            choices=[(label, label) for label in labels],
+            widget=forms.RadioSelect,
+            error_messages={"required": "Please choose an answer."},
+        )
+        if ask_confidence:
+            self.fields["confidence"] = forms.TypedChoiceField(
+                choices=[(str(v), anchor) for v, anchor in enumerate(CONFIDENCE_ANCHORS, start=1)],
+                coerce=int,
+                empty_value=None,
+                required=False,
+                widget=forms.RadioSelect,
+            )
+        self.fields["events"] = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_events(self) -> list:
+        try:
+            events = json.loads(self.cleaned_data.get("events") or "[]")
+        except ValueError:
+            return []  # the page's own script writes this field; a broken one costs no answer
+        return events if isinstance(events, list) else []

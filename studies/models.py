@@ -5,6 +5,11 @@ or an imported JSONL file), stored as `Explanation` rows so that what annotators
 the questions sampled for the study (every condition explained them); an annotator's sequence is a list of
 `Assignment` slots, each showing one condition's explanation of one item (or an attention check), and each
 submitted slot holds one `Rating` per scale.
+
+A study is one of two kinds. A *rating* study asks people how good explanations seem (Likert scales). A
+*decision* study asks them to answer each question themselves, shows the condition's advice (nothing, the
+model's answer, or its answer and explanation) and lets them answer again: each submitted slot then holds one
+`Decision` instead of ratings.
 """
 
 import secrets
@@ -40,7 +45,21 @@ class Study(models.Model):
         OPEN = "open", "open"
         CLOSED = "closed", "closed"
 
+    class Kind(models.TextChoices):
+        RATING = "rating", "rating: people rate explanations on scales"
+        DECISION = "decision", "decision: people answer, see the model's advice, answer again"
+
+    class Protocol(models.TextChoices):
+        TWO_STEP = "two_step", "two steps: answer alone, then see the advice and answer again"
+        ONE_STEP = "one_step", "one step: the advice is shown with the question"
+
     title = models.CharField(max_length=200)
+    kind = models.CharField(
+        max_length=10,
+        choices=Kind.choices,
+        default=Kind.RATING,
+        help_text="Chosen when the study is designed; fixed once anyone has entered.",
+    )
     notes = models.TextField(blank=True, help_text="For researchers only; annotators never see it.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     entry_token = models.CharField(
@@ -71,6 +90,25 @@ class Study(models.Model):
     )
     comment_enabled = models.BooleanField(
         default=True, help_text="Offer an optional free-text comment per item."
+    )
+    # Decision studies only.
+    protocol = models.CharField(
+        max_length=10,
+        choices=Protocol.choices,
+        default=Protocol.TWO_STEP,
+        help_text="Decision studies: whether people answer alone first (two steps) or see the advice at once.",
+    )
+    ask_confidence = models.BooleanField(
+        default=True,
+        help_text="Decision studies: ask for a confidence (1–5) with each answer (optional to give).",
+    )
+    reveal_answer = models.BooleanField(
+        default=False, help_text="Decision studies: show the correct answer after each item."
+    )
+    wrong_advice_share = models.FloatField(
+        default=0.3,
+        help_text="Decision studies: share of each participant's items per condition on which the model is wrong "
+        "(e.g. 0.3); times the items per condition it must be a whole number.",
     )
     attention_max_failures = models.PositiveSmallIntegerField(
         default=0, help_text="A participant who fails more attention checks than this is screened out."
@@ -109,6 +147,14 @@ class Study(models.Model):
             models.CheckConstraint(
                 condition=~Q(completion_code="") & ~Q(screen_out_code=""), name="study_codes_not_empty"
             ),
+            models.CheckConstraint(condition=Q(kind__in=["rating", "decision"]), name="study_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(protocol__in=["two_step", "one_step"]), name="study_protocol_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(wrong_advice_share__gte=0, wrong_advice_share__lte=1),
+                name="study_wrong_advice_share_0_1",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -122,12 +168,40 @@ class Study(models.Model):
     def code_url(self, code: str) -> str:
         return f"{self.completion_url}?cc={code}" if self.completion_url else ""
 
+    @property
+    def is_decision(self) -> bool:
+        return self.kind == self.Kind.DECISION
+
+    @property
+    def two_step(self) -> bool:
+        return self.protocol == self.Protocol.TWO_STEP
+
+    @property
+    def wrong_advice_per_condition(self) -> int:
+        """Items per condition and participant with wrong advice (the share times the items, rounded)."""
+        return round(self.wrong_advice_share * self.items_per_condition)
+
 
 class Condition(models.Model):
-    """A source of explanations: an inference run's predictions, or an imported JSONL file."""
+    """A source of explanations: an inference run's predictions, or an imported JSONL file.
+
+    In a decision study the condition also says how much of it participants see as advice: nothing (control:
+    its answers only decide which items count as wrong advice), the answer, or the answer and explanation.
+    """
+
+    class Advice(models.TextChoices):
+        NONE = "none", "none (control)"
+        ANSWER = "answer", "the model's answer"
+        ANSWER_EXPLANATION = "answer_explanation", "the model's answer and explanation"
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="conditions")
     name = models.CharField(max_length=100, help_text="e.g. multitask/unrevised")
+    advice = models.CharField(
+        max_length=20,
+        choices=Advice.choices,
+        default=Advice.ANSWER_EXPLANATION,
+        help_text="Decision studies: what participants are shown as advice. Rating studies show both.",
+    )
     position = models.PositiveSmallIntegerField(default=0, help_text="Order in the Latin square.")
     inference_run = models.ForeignKey(
         InferenceRun, null=True, blank=True, on_delete=models.PROTECT, related_name="study_conditions"
@@ -144,6 +218,10 @@ class Condition(models.Model):
                 condition=Q(inference_run__isnull=False, source_file="")
                 | (Q(inference_run__isnull=True) & ~Q(source_file="")),
                 name="condition_has_exactly_one_source",
+            ),
+            models.CheckConstraint(
+                condition=Q(advice__in=["none", "answer", "answer_explanation"]),
+                name="condition_advice_valid",
             ),
         ]
 
@@ -389,6 +467,56 @@ class Rating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scale.name}={self.value}"
+
+
+class Decision(models.Model):
+    """A decision study's slot: the first answer (two-step protocol), the advice seen, the final answer.
+
+    Times are the server's: `Assignment.served_at` starts the first step, `advice_served_at` the second (in the
+    one-step protocol they coincide). `events` holds every click the pages reported, per step.
+    """
+
+    assignment = models.OneToOneField(
+        Assignment, on_delete=models.CASCADE, primary_key=True, related_name="decision"
+    )
+    initial_answer = models.CharField(max_length=1, blank=True)
+    initial_confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    initial_at = models.DateTimeField(null=True, blank=True)
+    advice_served_at = models.DateTimeField(null=True, blank=True)
+    final_answer = models.CharField(max_length=1, blank=True)
+    final_confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    final_at = models.DateTimeField(null=True, blank=True)
+    seconds_initial = models.FloatField(null=True, blank=True)
+    seconds_final = models.FloatField(null=True, blank=True)
+    events = models.JSONField(
+        default=dict, blank=True, help_text='{"initial": [...], "final": [...]} clicks.'
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(initial_answer__in=["", *OPTION_LABELS])
+                & Q(final_answer__in=["", *OPTION_LABELS]),
+                name="decision_answers_a_to_e",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(initial_confidence__isnull=True)
+                    | Q(initial_confidence__gte=1, initial_confidence__lte=5)
+                )
+                & (Q(final_confidence__isnull=True) | Q(final_confidence__gte=1, final_confidence__lte=5)),
+                name="decision_confidence_1_to_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(initial_at__isnull=True) | ~Q(initial_answer=""), name="decision_initial_answered"
+            ),
+            models.CheckConstraint(
+                condition=Q(final_at__isnull=True) | ~Q(final_answer=""), name="decision_final_answered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"decision {self.assignment}"
 
 
 class AnalysisReport(models.Model):

@@ -199,6 +199,18 @@ def release_all_abandoned_participants(*, now: datetime | None = None) -> int:
     return sum(release_abandoned_participants(study=study, now=now) for study in studies)
 
 
+def sequence_candidates(study: Study) -> tuple[list[Candidate], set[int]]:
+    """The explanations a sequence may show (of items not excluded), and those whose answer is wrong."""
+    candidates, wrong = [], set()
+    for explanation_id, condition_id, question_id, correct in Explanation.objects.filter(
+        condition__study=study, question__in=study.items.filter(excluded=False).values("question")
+    ).values_list("id", "condition_id", "question_id", "correct"):
+        candidates.append(Candidate(explanation_id, condition_id, question_id))
+        if not correct:
+            wrong.add(explanation_id)
+    return candidates, wrong
+
+
 def start_items(*, participant: Participant, now: datetime | None = None) -> None:
     """Fix this participant's sequence, once: k items per condition, all of different questions.
 
@@ -213,12 +225,9 @@ def start_items(*, participant: Participant, now: datetime | None = None) -> Non
     study = participant.study
     condition_ids = list(study.conditions.values_list("id", flat=True))
     square = balanced_latin_square(len(condition_ids))
-    candidates = [
-        Candidate(*values)
-        for values in Explanation.objects.filter(
-            condition__study=study, question__in=study.items.filter(excluded=False).values("question")
-        ).values_list("id", "condition_id", "question_id")
-    ]
+    candidates, wrong = sequence_candidates(study)
+    # A decision study holds the share of wrong advice equal across conditions, for every participant.
+    wrong_per_condition = study.wrong_advice_per_condition if study.is_decision else None
     checks = dict(study.attention_checks.values_list("position", "id"))
     release_abandoned_participants(study=study, now=now)
     with transaction.atomic():
@@ -244,7 +253,15 @@ def start_items(*, participant: Participant, now: datetime | None = None) -> Non
         )
         row = least_used_row(row_counts, len(square))
         rng = random.Random(locked.token)
-        picks = choose_explanations(candidates, loads, study.items_per_condition, condition_ids, rng)
+        picks = choose_explanations(
+            candidates,
+            loads,
+            study.items_per_condition,
+            condition_ids,
+            rng,
+            wrong=wrong,
+            wrong_per_condition=wrong_per_condition,
+        )
         slots = build_sequence(picks, [condition_ids[i] for i in square[row]], checks, rng)
         Assignment.objects.bulk_create(
             Assignment(
@@ -332,25 +349,12 @@ def submit_item(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        # One query locks the slot and its participant: simultaneous submissions of one participant
-        # (a double click, two tabs) take turns, and the second one sees what the first stored.
-        assignment = (
-            Assignment.objects.select_for_update(of=("self", "participant"))
-            .select_related("participant__study", "attention_check")
-            .filter(participant_id=participant.pk, position=position)
-            .first()
-        )
-        if assignment is None:
-            raise NotHandedOut(f"there is no item {position} in this participant's sequence")
+        assignment = lock_slot(participant=participant, position=position)
         locked = assignment.participant
         if assignment.submitted_at is not None:
             stored = dict(assignment.ratings.values_list("scale__name", "value"))
             return SubmitOutcome.DUPLICATE if stored == values else SubmitOutcome.KEPT_EARLIER
-        if assignment.served_at is None or locked.status not in (
-            Participant.Status.IN_PROGRESS,
-            Participant.Status.RETURNED,
-        ):
-            raise NotHandedOut(f"item {position} has not been handed to this participant")
+        check_handed_out(assignment)
         scales = list(locked.study.scales.all()) if scales is None else scales
         _check_values(scales, values)
         Rating.objects.bulk_create(
@@ -370,11 +374,42 @@ def submit_item(
                     locked.screen_out_reason = Participant.ScreenOut.FAILED_ATTENTION
                     locked.screened_out_at = now
         assignment.save(update_fields=["submitted_at", "seconds_on_item", "comment", "attention_passed"])
-        if locked.status == Participant.Status.IN_PROGRESS and position == locked.sequence_length:
-            locked.status = Participant.Status.COMPLETED
-            locked.completed_at = now
-        locked.last_seen_at = now
-        locked.save(update_fields=SUBMIT_UPDATES)
+        finish_slot(participant=participant, locked=locked, position=position, now=now)
+    return SubmitOutcome.SAVED
+
+
+def lock_slot(*, participant: Participant, position: int) -> Assignment:
+    """The slot at `position`, locked with its participant (call inside a transaction); `NotHandedOut` if none.
+
+    One query locks the slot and its participant: simultaneous submissions of one participant (a double click,
+    two tabs) take turns, and the second one sees what the first stored.
+    """
+    assignment = (
+        Assignment.objects.select_for_update(of=("self", "participant"))
+        .select_related("participant__study", "attention_check")
+        .filter(participant_id=participant.pk, position=position)
+        .first()
+    )
+    if assignment is None:
+        raise NotHandedOut(f"there is no item {position} in this participant's sequence")
+    return assignment
+
+
+def check_handed_out(assignment: Assignment) -> None:
+    """`NotHandedOut` unless the slot was served and its participant may still answer."""
+    if assignment.served_at is None or assignment.participant.status not in (
+        Participant.Status.IN_PROGRESS,
+        Participant.Status.RETURNED,
+    ):
+        raise NotHandedOut(f"item {assignment.position} has not been handed to this participant")
+
+
+def finish_slot(*, participant: Participant, locked: Participant, position: int, now: datetime) -> None:
+    """After a slot is submitted: the last one completes the session; `participant` takes the new state."""
+    if locked.status == Participant.Status.IN_PROGRESS and position == locked.sequence_length:
+        locked.status = Participant.Status.COMPLETED
+        locked.completed_at = now
+    locked.last_seen_at = now
+    locked.save(update_fields=SUBMIT_UPDATES)
     for name in SUBMIT_UPDATES:
         setattr(participant, name, getattr(locked, name))
-    return SubmitOutcome.SAVED

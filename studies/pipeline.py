@@ -42,7 +42,7 @@ from training.presets import PRESETS, preset_settings
 from training.teacher import TeacherSpec
 
 from . import services as study_services
-from .models import Study
+from .models import Condition, Study
 
 Echo = Callable[[str], None]
 
@@ -84,6 +84,9 @@ class Plan:
     study_student: str = ""  # whose explanations the study shows; default: the last student
     study_seed: int | None = None  # default: the first seed
     study_options: dict = field(default_factory=dict)  # other Study fields, e.g. allow_anonymous
+    decision_study: bool = (
+        False  # also open a decision study beside the rating study (`ensure_decision_study`)
+    )
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -143,6 +146,7 @@ class Outcome:
     training_runs: list[TrainingRun] = field(default_factory=list)
     inference_runs: list[InferenceRun] = field(default_factory=list)
     study: Study | None = None
+    decision_study: Study | None = None
     waiting: list[Run] = field(default_factory=list)
 
     @property
@@ -460,7 +464,8 @@ def ensure_study(*, plan: Plan, inference_runs: Sequence[InferenceRun], echo: Ec
 
 def _study_over(runs: Sequence[InferenceRun]) -> Study | None:
     wanted = {run.pk for run in runs}
-    for study in Study.objects.filter(conditions__inference_run__in=wanted).distinct().order_by("pk"):
+    rating = Study.objects.filter(kind=Study.Kind.RATING, conditions__inference_run__in=wanted)
+    for study in rating.distinct().order_by("pk"):
         if set(study.conditions.values_list("inference_run_id", flat=True)) == wanted:
             return study
     return None
@@ -495,6 +500,64 @@ def _create_study(*, plan: Plan, runs: Sequence[InferenceRun]) -> Study:
     return study
 
 
+DECISION_TITLE = "Deciding with a student's advice"
+DECISION_ADVICE = (Condition.Advice.NONE, Condition.Advice.ANSWER, Condition.Advice.ANSWER_EXPLANATION)
+# Items per condition and participant, and the share of them with wrong advice: 1 of 2 (tiny students are
+# mostly wrong, so a study over their few right answers stays small).
+DECISION_ITEMS_PER_CONDITION = 2
+DECISION_WRONG_SHARE = 0.5
+
+
+def ensure_decision_study(*, plan: Plan, rating_study: Study, echo: Echo) -> Study | None:
+    """An open decision study beside the rating study: control, answer only, and answer and explanation, all from
+    the rating study's student whose answers are right most often (wrong and right advice must both be there).
+
+    Returns None, saying why, when no student is right (or wrong) on enough questions for it.
+    """
+    runs = [c.inference_run for c in rating_study.conditions.select_related("inference_run__training_run")]
+    run = max(runs, key=lambda r: (r.predictions.filter(correct=True).count(), -r.pk))
+    existing = (
+        Study.objects.filter(kind=Study.Kind.DECISION, conditions__inference_run=run)
+        .distinct()
+        .order_by("pk")
+        .first()
+    )
+    if existing is not None:
+        if existing.status == Study.Status.DRAFT:
+            study_services.open_study(study=existing)
+        echo(f"  decision study #{existing.pk} {existing.title!r}: made earlier, reused ({existing.status})")
+        return existing
+    with transaction.atomic():
+        study = study_services.create_study(
+            title=DECISION_TITLE,
+            kind=Study.Kind.DECISION,
+            inference_runs=[run] * len(DECISION_ADVICE),
+            advice=DECISION_ADVICE,
+            items_per_condition=DECISION_ITEMS_PER_CONDITION,
+            wrong_advice_share=DECISION_WRONG_SHARE,
+            **plan.study_options,
+        )
+        try:
+            study_services.sample_items(study=study, seed=0)
+            problems = study_services.design_problems(study)
+        except ValueError as exc:  # fewer questions than one participant's sequence
+            problems = [str(exc)]
+        if problems:
+            transaction.set_rollback(True)
+            echo(
+                f"  decision study: not opened, {run.training_run.condition_name}'s answers do not allow it ("
+                + "; ".join(problems)
+                + "): train longer or on more questions (LIMIT=)"
+            )
+            return None
+        study_services.open_study(study=study)
+    echo(
+        f"  decision study #{study.pk} {study.title!r}: created and opened, advice of "
+        f"{run.training_run.condition_name} ({', '.join(study.conditions.values_list('name', flat=True))})"
+    )
+    return study
+
+
 # --- All of it ------------------------------------------------------------------------------------------------------
 
 
@@ -519,6 +582,8 @@ def advance(*, plan: Plan, runner, echo: Echo = print) -> Outcome:
         )
     with _stage("study", echo):
         outcome.study = ensure_study(plan=plan, inference_runs=outcome.inference_runs, echo=echo)
+        if plan.decision_study and outcome.study is not None:
+            outcome.decision_study = ensure_decision_study(plan=plan, rating_study=outcome.study, echo=echo)
     outcome.waiting = runner.waiting
     return outcome
 

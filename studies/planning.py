@@ -4,7 +4,16 @@ import base64
 import tempfile
 from pathlib import Path
 
-from .analysis import PlannedDesign, PowerResult, participants_for_power, plot_power_curve
+from .analysis import (
+    DecisionDesign,
+    DecisionPower,
+    PlannedDesign,
+    PowerResult,
+    RelianceModel,
+    decision_power,
+    participants_for_power,
+    plot_power_curve,
+)
 from .analysis.power import MAX_PARTICIPANTS
 from .models import Study
 
@@ -53,7 +62,55 @@ def plan_power(
     )
 
 
-def power_curve_data_uri(result: PowerResult) -> str:
+DECISION_COUNTS = (8, 16, 32, 64, 128, 256)
+
+
+def decision_design(study: Study) -> DecisionDesign:
+    """A decision study's design as the simulation sees it; ValueError if it is not complete."""
+    conditions = list(study.conditions.values_list("name", "advice"))
+    questions = (
+        study.items.filter(excluded=False).count() if study.items_sampled_at is not None else study.item_count
+    )
+    return DecisionDesign(
+        conditions=conditions,
+        items_per_condition=study.items_per_condition,
+        wrong_advice_share=study.wrong_advice_share,
+        questions=questions,
+        two_step=study.two_step,
+    )
+
+
+def plan_decision_power(
+    *,
+    study: Study,
+    measure: str,
+    a: str,
+    b: str,
+    rate_a: float,
+    rate_b: float,
+    initial_accuracy: float,
+    n_simulations: int,
+) -> DecisionPower:
+    """Participants needed for 80% power to find RAIR (or RSR) `rate_a` in condition a against `rate_b` in b."""
+    rates = {a: rate_a, b: rate_b}
+    model = RelianceModel(
+        rair=rates if measure == "rair" else {},
+        rsr=rates if measure == "rsr" else {},
+        initial_accuracy=initial_accuracy,
+    )
+    return decision_power(
+        decision_design(study),
+        model,
+        measure=measure,
+        a=a,
+        b=b,
+        counts=DECISION_COUNTS,
+        n_simulations=n_simulations,
+        target_power=TARGET_POWER,
+    )
+
+
+def power_curve_data_uri(result: PowerResult | DecisionPower) -> str:
     """The power curve as an inline PNG (a data: URI), so the page needs no file."""
     with tempfile.TemporaryDirectory() as folder:
         png = plot_power_curve(result, Path(folder) / "power.png").read_bytes()

@@ -31,6 +31,7 @@ from .analysis import (
     PARTICIPANT_STATUSES,
     InputError,
     Report,
+    build_decision_report,
     build_report,
     cell_text,
     shown_rows,
@@ -147,6 +148,16 @@ def write_report(
     if size.blocking:
         hint = "" if include_test_responses else " (test responses are left out unless included)"
         raise InputError(f"study {study.pk}", [*size.blocking[:-1], size.blocking[-1] + hint])
+    if inputs.decisions:
+        return build_decision_report(
+            inputs.ratings,
+            out_dir,
+            reference=reference or None,
+            include_test_responses=include_test_responses,
+            include_statuses=include_statuses,
+            alpha=alpha,
+            title=f"Decision analysis of study {study.pk}: {study.title}",
+        )
     return build_report(
         inputs.ratings,
         inputs.accuracy,
@@ -195,13 +206,18 @@ def compute_report(*, report_id: int) -> str:
         )
         return AnalysisReport.Status.FAILED
 
-    analysed = result.ratings.analysed
+    if inputs.decisions:  # rows analysed: decisions, one per participant and item
+        analysed = result.tables["decision_measures_per_participant"]
+        rows_analysed = int(analysed["items"].sum())
+    else:
+        analysed = result.ratings.analysed
+        rows_analysed = len(analysed)
     AnalysisReport.objects.filter(pk=report_id).update(
         status=AnalysisReport.Status.SUCCEEDED,
         finished_at=timezone.now(),
         fingerprint=inputs.fingerprint,
         ratings_read=len(inputs.ratings),
-        ratings_analysed=len(analysed),
+        ratings_analysed=rows_analysed,
         participants_analysed=analysed["participant_id"].nunique(),
         summary=list(result.summary.items()),  # a list: JSON objects do not keep their order
         sections=[_section_record(section, result) for section in result.sections],

@@ -52,6 +52,9 @@ def results(request, study_id: int):
         "shown": shown,
         "up_to_date": shown is not None and shown.fingerprint == inputs.fingerprint,
         "rating_rows_now": len(inputs.ratings),
+        "what": "decisions" if study.is_decision else "ratings",
+        "rows_word": "decisions" if study.is_decision else "rating rows",
+        "data_word": "decisions" if study.is_decision else "ratings and accuracies",
         "size": size,
         "size_problem": size_problem,
         "form": form,
@@ -93,7 +96,9 @@ def compute(request, study_id: int):
             include_test_responses=include_tests
         )
     except InputError as exc:
-        messages.error(request, f"The ratings cannot be analysed: {exc}")
+        messages.error(
+            request, f"The {'decisions' if study.is_decision else 'ratings'} cannot be analysed: {exc}"
+        )
         return redirect("studies:results", study.pk)
     if size.blocking:
         hint = "" if include_tests else " Test responses are left out unless you include them."

@@ -8,12 +8,13 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce, Length
 
 from models_app.models import OPTION_LABELS
 
-from .models import Assignment, Explanation, Participant, Rating, Study
+from .decisions_format import DECISION_COLUMNS
+from .models import Assignment, Decision, Explanation, Participant, Rating, Study
 
 # The `condition` of an attention-check page, which shows no condition's explanation.
 ATTENTION_CHECK_CONDITION = "attention_check"
@@ -93,6 +94,59 @@ def rating_rows(*, study: Study, include_test_responses: bool = False) -> Iterat
             "test_response": _text(is_test),
             "rated_at": _text(rated_at),
         }
+
+
+def decision_rows(*, study: Study, include_test_responses: bool = False) -> Iterator[dict[str, str]]:
+    """One row per participant and decision item with at least a first answer, keyed by `DECISION_COLUMNS`.
+
+    Like `rating_rows`, every participant status is kept (flagged), test responses only when asked for.
+    """
+    decisions = (
+        Decision.objects.filter(assignment__participant__in=_participants(study, include_test_responses))
+        .filter(Q(initial_at__isnull=False) | Q(final_at__isnull=False))
+        .select_related(
+            "assignment__participant",
+            "assignment__explanation__question",
+            "assignment__explanation__condition__inference_run__training_run",
+        )
+        .order_by("assignment__participant__entered_at", "assignment__participant_id", "assignment__position")
+    )
+    for d in decisions.iterator(chunk_size=2000):
+        assignment, explanation = d.assignment, d.assignment.explanation
+        question, condition = explanation.question, explanation.condition
+        run = condition.inference_run.training_run if condition.inference_run_id else None
+        final = d.final_answer if d.final_at else ""
+        row = {
+            "study_id": str(study.pk),
+            "participant_id": assignment.participant.public_id,
+            "condition": condition.name,
+            "advice": condition.advice,
+            "method": run.method if run else "",
+            "data_variant": run.data_variant if run else "",
+            "training_run_id": _text(run and run.pk),
+            "seed": _text(run and run.seed),
+            "question_id": question.external_id,
+            "question": question.text,
+            "gold_answer": question.answer_key,
+            "advice_answer": explanation.answer_label,
+            "advice_correct": _text(explanation.correct),
+            "initial_answer": d.initial_answer,
+            "initial_confidence": _text(d.initial_confidence),
+            "initial_correct": _text(d.initial_answer == question.answer_key) if d.initial_answer else "",
+            "final_answer": final,
+            "final_confidence": _text(d.final_confidence if final else None),
+            "final_correct": _text(final == question.answer_key) if final else "",
+            "switched": _text(final != d.initial_answer) if final and d.initial_answer else "",
+            "seconds_initial": "" if d.seconds_initial is None else f"{d.seconds_initial:.3f}",
+            "seconds_final": "" if d.seconds_final is None or not final else f"{d.seconds_final:.3f}",
+            "position": str(assignment.position),
+            "participant_status": assignment.participant.status,
+            "test_response": _text(assignment.participant.is_test),
+            "clicks_initial": str(len(d.events.get("initial", []))),
+            "clicks_final": str(len(d.events.get("final", []))),
+            "answered_at": _text(d.final_at or d.initial_at),
+        }
+        yield {column: row[column] for column in DECISION_COLUMNS}
 
 
 PARTICIPANT_COLUMNS = (

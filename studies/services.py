@@ -16,15 +16,18 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from models_app.models import Dataset, InferenceRun, Question
 
-from . import participation
+from . import deciding, participation
+from .assignment import choose_explanations
 from .defaults import (
     ATTENTION_CHECK_DEFAULT_VALUE,
     ATTENTION_CHECK_INSTRUCTION,
     DEFAULT_CONSENT_TEXT,
+    DEFAULT_DECISION_INSTRUCTIONS,
     DEFAULT_DEMOGRAPHICS,
     DEFAULT_INSTRUCTIONS,
     DEFAULT_SCALES,
@@ -77,6 +80,7 @@ def create_study(
     attention_checks: int = 1,
     consent_text: str = DEFAULT_CONSENT_TEXT,
     instructions: str = DEFAULT_INSTRUCTIONS,
+    advice: Sequence[str] = (),
     created_by=None,
     **options,
 ) -> Study:
@@ -87,7 +91,15 @@ def create_study(
     spread evenly through each sequence. `options` sets any other `Study` field (e.g. `completion_code`,
     `completion_url`, `reveal_correctness`, `allow_anonymous`). Items are sampled separately:
     `sample_items(study=...)`.
+
+    A decision study (`kind=Study.Kind.DECISION`, with `protocol`, `ask_confidence`, `reveal_answer` and
+    `wrong_advice_share` among the options) has no scales and no attention checks; its conditions' advice is
+    set with `advice` (one per inference run, default: answer and explanation).
     """
+    if options.get("kind") == Study.Kind.DECISION:
+        scales, attention_checks = (), 0
+        if instructions == DEFAULT_INSTRUCTIONS:
+            instructions = DEFAULT_DECISION_INSTRUCTIONS
     study = Study.objects.create(
         title=title,
         items_per_condition=items_per_condition,
@@ -98,8 +110,9 @@ def create_study(
         created_by=created_by,
         **options,
     )
-    for run in inference_runs:
-        add_inference_run_condition(study=study, inference_run=run)
+    shown = advice or [Condition.Advice.ANSWER_EXPLANATION] * len(inference_runs)
+    for run, what in zip(inference_runs, shown, strict=True):
+        add_inference_run_condition(study=study, inference_run=run, advice=what)
     add_scales(study=study, scales=scales)
     for position, spec in enumerate(demographics):
         DemographicQuestion.objects.create(study=study, position=position, **spec)
@@ -146,18 +159,38 @@ def _next_condition_position(study: Study) -> int:
     return 0 if last is None else last + 1
 
 
+def default_condition_name(inference_run: InferenceRun, advice: str) -> str:
+    """The training run's method/data_variant; in a decision study, with what of it the participants see."""
+    name = inference_run.training_run.condition_name
+    return {
+        Condition.Advice.NONE: f"control ({name})",
+        Condition.Advice.ANSWER: f"{name} (answer only)",
+    }.get(advice, name)
+
+
 @transaction.atomic
-def add_inference_run_condition(*, study: Study, inference_run: InferenceRun, name: str = "") -> Condition:
+def add_inference_run_condition(
+    *,
+    study: Study,
+    inference_run: InferenceRun,
+    name: str = "",
+    advice: str = Condition.Advice.ANSWER_EXPLANATION,
+) -> Condition:
     """A condition showing an inference run's predictions; named after its training run unless `name` is given.
 
     Predictions without an answer option or without an explanation cannot be rated and are left out.
+    `advice` (decision studies): what participants see of it; a control condition (no advice) still needs a
+    run, whose answers decide which items count as wrong advice, so conditions can be balanced alike.
     """
     ensure_editable(study)
+    if advice != Condition.Advice.ANSWER_EXPLANATION and not study.is_decision:
+        raise ValueError("only a decision study shows advice without explanations; a rating study shows both")
     condition = Condition.objects.create(
         study=study,
-        name=name or inference_run.training_run.condition_name,
+        name=name or default_condition_name(inference_run, advice),
         position=_next_condition_position(study),
         inference_run=inference_run,
+        advice=advice,
     )
     predictions = inference_run.predictions.exclude(predicted_label="").exclude(explanation="")
     created = Explanation.objects.bulk_create(
@@ -189,11 +222,24 @@ def parse_condition_file(
 
 
 @transaction.atomic
-def add_jsonl_condition(*, study: Study, name: str, parsed: ParsedExplanations, source: str) -> Condition:
-    """A condition from imported explanations (see `parse_condition_file`)."""
+def add_jsonl_condition(
+    *,
+    study: Study,
+    name: str,
+    parsed: ParsedExplanations,
+    source: str,
+    advice: str = Condition.Advice.ANSWER_EXPLANATION,
+) -> Condition:
+    """A condition from imported explanations (see `parse_condition_file`); `advice` as for inference runs."""
     ensure_editable(study)
+    if advice != Condition.Advice.ANSWER_EXPLANATION and not study.is_decision:
+        raise ValueError("only a decision study shows advice without explanations; a rating study shows both")
     condition = Condition.objects.create(
-        study=study, name=name, position=_next_condition_position(study), source_file=source
+        study=study,
+        name=name,
+        position=_next_condition_position(study),
+        source_file=source,
+        advice=advice,
     )
     Explanation.objects.bulk_create(
         Explanation(
@@ -306,6 +352,8 @@ def set_items_excluded(
 
 def design_problems(study: Study) -> list[str]:
     """Everything that keeps the study from running as designed (empty when it can open)."""
+    if study.is_decision:
+        return decision_design_problems(study)
     problems = []
     conditions = study.conditions.count()
     scales = list(study.scales.all())
@@ -313,6 +361,10 @@ def design_problems(study: Study) -> list[str]:
         problems.append("it has no condition")
     if not scales:
         problems.append("it has no rating scale")
+    for name, advice in study.conditions.exclude(advice=Condition.Advice.ANSWER_EXPLANATION).values_list(
+        "name", "advice"
+    ):
+        problems.append(f"condition {name} shows {advice!r} advice, which only a decision study can show")
     for scale in scales:
         if len(scale.anchors) != scale.max_value - scale.min_value + 1:
             problems.append(f"scale {scale.name} needs one anchor per point")
@@ -330,6 +382,56 @@ def design_problems(study: Study) -> list[str]:
             problems.append(f"attention check at position {check.position} asks for a value off some scale")
         if study.items.filter(question_id=check.question_id, excluded=False).exists():
             problems.append(f"attention check at position {check.position} reuses an item's question")
+    return problems
+
+
+def decision_design_problems(study: Study) -> list[str]:
+    """What keeps a decision study from running: its conditions, the share of wrong advice, its items."""
+    problems = []
+    conditions = list(study.conditions.all())
+    k = study.items_per_condition
+    if not conditions:
+        problems.append("it has no condition")
+    exact = study.wrong_advice_share * k
+    if abs(exact - round(exact)) > 1e-6:
+        problems.append(
+            f"a wrong-advice share of {study.wrong_advice_share:g} of {k} items per condition is {exact:g} items; "
+            "choose a share and a number of items per condition whose product is a whole number"
+        )
+    if study.attention_checks.exists():
+        problems.append("decision studies have no attention-check pages; delete them")
+    if study.items_sampled_at is None:
+        problems.append("its items have not been sampled")
+        return problems
+    wrong_needed = study.wrong_advice_per_condition
+    in_use = study.items.filter(excluded=False).values("question")
+    for condition in conditions:
+        counts = dict(
+            condition.explanations.filter(question__in=in_use)
+            .values_list("correct")
+            .annotate(n=Count("id"))
+            .values_list("correct", "n")
+        )
+        for correct, needed, what in ((False, wrong_needed, "wrong"), (True, k - wrong_needed, "right")):
+            if counts.get(correct, 0) < needed:
+                problems.append(
+                    f"condition {condition.name}: {counts.get(correct, 0)} items where the model is {what} "
+                    f"but each participant needs {needed}"
+                )
+    if conditions and not problems:
+        candidates, wrong = participation.sequence_candidates(study)
+        try:
+            choose_explanations(
+                candidates,
+                {},
+                k,
+                [c.pk for c in conditions],
+                random.Random(0),
+                wrong=wrong,
+                wrong_per_condition=wrong_needed,
+            )
+        except ValueError as exc:
+            problems.append(f"no participant's sequence can be built: {exc}")
     return problems
 
 
@@ -383,6 +485,8 @@ def fill_with_test_responses(
             f"study {study.pk} has no items yet: sample them before filling it with test responses"
         )
     rng = random.Random(seed)
+    if study.is_decision:
+        return [_simulated_decider(study=study, rng=rng) for _ in range(participants)]
     condition_means = condition_means or {}
     scales = list(study.scales.all())
     questions = list(study.demographic_questions.all())
@@ -416,6 +520,59 @@ def fill_with_test_responses(
         participant.refresh_from_db()
         created.append(participant)
     return created
+
+
+# How simulated participants of a decision study answer: right at first with this probability; after advice that
+# differs from their answer they take it with the first probability when it is right, the second when it is wrong.
+SIMULATED_FIRST_RIGHT = 0.6
+SIMULATED_TAKES_ADVICE = {True: 0.6, False: 0.3}
+
+
+def _simulated_decider(*, study: Study, rng: random.Random) -> Participant:
+    """One simulated participant through a decision study, as `fill_with_test_responses` runs them."""
+    clock = timezone.now() - timedelta(minutes=45)
+    participant = participation.enter_study(study=study, is_test=True, user_agent="simulated", now=clock)
+    participation.record_consent(participant=participant, agreed=True, now=clock)
+    participation.mark_instructions_read(participant=participant, now=clock)
+    questions = list(study.demographic_questions.all())
+    if questions:
+        answers = {q.key: _simulated_answer(q, rng) for q in questions}
+        participation.save_demographics(participant=participant, answers=answers, now=clock)
+    participation.start_items(participant=participant, now=clock)
+    while (assignment := participation.serve_next_item(participant=participant, now=clock)) is not None:
+        explanation = assignment.explanation
+        labels = deciding.answer_labels(assignment)
+        gold = explanation.question.answer_key
+        first = gold if rng.random() < SIMULATED_FIRST_RIGHT else rng.choice([x for x in labels if x != gold])
+        confidence = rng.randint(1, 5) if study.ask_confidence else None
+        if study.two_step:
+            clock += timedelta(seconds=rng.uniform(10, 40))
+            deciding.submit_initial(
+                participant=participant,
+                position=assignment.position,
+                answer=first,
+                confidence=confidence,
+                now=clock,
+            )
+        deciding.serve_advice(participant=participant, assignment=assignment, now=clock)
+        final = first
+        shown = explanation.condition.advice != Condition.Advice.NONE
+        if (
+            shown
+            and explanation.answer_label != first
+            and rng.random() < SIMULATED_TAKES_ADVICE[explanation.correct]
+        ):
+            final = explanation.answer_label
+        clock += timedelta(seconds=rng.uniform(5, 30))
+        deciding.submit_final(
+            participant=participant,
+            position=assignment.position,
+            answer=final,
+            confidence=confidence,
+            now=clock,
+        )
+    participant.refresh_from_db()
+    return participant
 
 
 def _simulated_answer(question: DemographicQuestion, rng: random.Random) -> str | int:

@@ -58,3 +58,41 @@ class PowerForm(forms.Form):
         if unit == "points" and expected <= 0:
             self.add_error("expected", "In scale points, the difference must be above 0.")
         return data
+
+
+class DecisionPowerForm(forms.Form):
+    """A decision study's expected reliance pattern: a RAIR (or RSR) in one condition against another."""
+
+    measure = forms.ChoiceField(
+        choices=[
+            ("rair", "RAIR: taking right advice after a wrong first answer"),
+            ("rsr", "RSR: keeping a right first answer against wrong advice"),
+        ],
+        initial="rair",
+    )
+    a = forms.ChoiceField(label="Condition A")
+    rate_a = forms.FloatField(min_value=0.01, max_value=0.99, initial=0.6, label="Expected rate in A")
+    b = forms.ChoiceField(label="Condition B")
+    rate_b = forms.FloatField(min_value=0.01, max_value=0.99, initial=0.4, label="Expected rate in B")
+    initial_accuracy = forms.FloatField(
+        min_value=0.05,
+        max_value=0.95,
+        initial=0.6,
+        help_text="How often people answer right before any advice (it decides how many items count for RAIR and RSR).",
+    )
+    simulations = forms.IntegerField(min_value=20, max_value=1000, initial=100)
+
+    def __init__(self, *args, study: Study, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = list(study.conditions.values_list("name", flat=True))
+        self.fields["a"].choices = self.fields["b"].choices = [(n, n) for n in names]
+        if len(names) >= 2:
+            self.fields["a"].initial, self.fields["b"].initial = names[-1], names[-2]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("a") and data.get("a") == data.get("b"):
+            self.add_error("b", "Choose two different conditions.")
+        if data.get("rate_a") is not None and data.get("rate_a") == data.get("rate_b"):
+            self.add_error("rate_b", "With equal rates there is no difference to find.")
+        return data

@@ -8,7 +8,7 @@ from django.urls import reverse
 from distill_site.web import csv_download, staff_only
 
 from . import selectors
-from .export import EXPORT_FILES, csv_lines
+from .export import csv_lines, export_files
 from .models import Participant, Study
 from .views import study_entry_url
 
@@ -19,8 +19,9 @@ def wants_test_responses(request) -> bool:
 
 def csv_response(*, study: Study, kind: str, include_test_responses: bool) -> StreamingHttpResponse:
     """A CSV download, streamed row by row (large studies never sit in memory)."""
-    if kind not in EXPORT_FILES:
-        raise Http404(f"no export called {kind!r}; there are {', '.join(EXPORT_FILES)}")
+    files = export_files(study)
+    if kind not in files:
+        raise Http404(f"no export called {kind!r}; this study has {', '.join(files)}")
     lines = csv_lines(study=study, kind=kind, include_test_responses=include_test_responses)
     suffix = "-with-test-responses" if include_test_responses else ""
     return csv_download(lines, f"study-{study.pk}-{kind}{suffix}.csv")
@@ -43,7 +44,7 @@ def dashboard(request, study_id: int):
         "study": study,
         "board": selectors.study_dashboard(study=study),
         "entry_url": study_entry_url(request, study),
-        "exports": [(kind, export.filename) for kind, export in EXPORT_FILES.items()],
+        "exports": [(kind, export.filename) for kind, export in export_files(study).items()],
         "results_url": reverse("studies:results", args=[study.pk]),
     }
     return render(request, "studies/staff/dashboard.html", context)

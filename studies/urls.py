@@ -14,6 +14,7 @@ urlpatterns = [
     path("s/p/<str:token>/about-you/", views.demographics, name="demographics"),
     path("s/p/<str:token>/item/", views.current_item, name="current-item"),
     path("s/p/<str:token>/item/<int:position>/", views.item, name="item"),
+    path("s/p/<str:token>/item/<int:position>/advice/", views.item_advice, name="item-advice"),
     path("s/p/<str:token>/done/", views.done, name="done"),
     path("s/p/<str:token>/end/", views.screened_out, name="screened-out"),
     path("studies/", staff_views.study_list, name="list"),

@@ -16,8 +16,9 @@ from django.views.decorators.cache import never_cache
 
 from models_app.models import OPTION_LABELS
 
-from . import participation, ratelimit
-from .forms import ConsentForm, DemographicsForm, RatingForm
+from . import deciding, participation, ratelimit
+from .deciding import Step
+from .forms import CONFIDENCE_ANCHORS, ConsentForm, DecisionForm, DemographicsForm, RatingForm
 from .models import Participant, Study
 from .participation import Stage
 
@@ -171,9 +172,9 @@ def _own_participant(request, token: str) -> Participant | HttpResponse:
     return participant
 
 
-def participant_page(page_stage: Stage):
+def participant_page(*page_stages: Stage):
     """Load the participant by token (404 if unknown, 403 in another browser); send them to their own stage
-    if this is not it."""
+    if it is not one of this page's."""
 
     def decorator(view):
         @wraps(view)
@@ -183,7 +184,7 @@ def participant_page(page_stage: Stage):
             if isinstance(participant, HttpResponse):
                 return participant
             participation.resume(participant=participant)
-            if participation.stage(participant) != page_stage:
+            if participation.stage(participant) not in page_stages:
                 return _stage_redirect(participant)
             return view(request, participant, **kwargs)
 
@@ -267,6 +268,8 @@ def item(request, participant: Participant, position: int):
     Forward, reload or a second tab did; the page's form keeps no answers across pages (autocomplete off).
     """
     study = participant.study
+    if study.is_decision:
+        return _decision_page(request, participant, position, Step.INITIAL)
     scales = list(study.scales.all())
     form = None
     if request.method == "POST":
@@ -307,14 +310,7 @@ def _submit(request, participant: Participant, position: int, form: RatingForm):
             scales=form.scales,
         )
     except participation.NotHandedOut:
-        return _message(
-            request,
-            "That page is out of date",
-            "Those answers were for a page you have not been given. Your saved answers are unchanged.",
-            409,
-            participant.study,
-            continue_url=reverse("studies:participant", args=[participant.token]),
-        )
+        return _out_of_date(request, participant)
     if outcome == participation.SubmitOutcome.KEPT_EARLIER:
         messages.info(
             request,
@@ -322,6 +318,150 @@ def _submit(request, participant: Participant, position: int, form: RatingForm):
             "Please go on with this item.",
         )
     return _stage_redirect(participant)
+
+
+def _out_of_date(request, participant: Participant) -> HttpResponse:
+    return _message(
+        request,
+        "That page is out of date",
+        "Those answers were for a page you have not been given. Your saved answers are unchanged.",
+        409,
+        participant.study,
+        continue_url=reverse("studies:participant", args=[participant.token]),
+    )
+
+
+# --- decision studies: item/<n>/ asks the first answer, item/<n>/advice/ shows the advice and asks again ---
+
+
+@participant_page(Stage.ITEMS, Stage.COMPLETED)
+def item_advice(request, participant: Participant, position: int):
+    """The advice step of item `position` (decision studies); once the item is answered, its summary.
+
+    A completed participant may still see the summary of their items (the last one's correct answer).
+    """
+    if not participant.study.is_decision:
+        return _stage_redirect(participant)
+    return _decision_page(request, participant, position, Step.FINAL)
+
+
+def _decision_page(request, participant: Participant, position: int, page: Step):
+    """One step of a decision item: the form while it is the step the served item waits for, else read-only.
+
+    Back after the advice shows the first answer as stored, with the way on to the advice; an answered item
+    shows everything as stored. Nothing is stored on a GET but the time a step was first shown.
+    """
+    study = participant.study
+    items_stage = participation.stage(participant) == Stage.ITEMS
+    form = None
+    if request.method == "POST" and items_stage:
+        slot = (
+            participant.assignments.select_related("explanation__question").filter(position=position).first()
+        )
+        if slot is None or slot.explanation is None:
+            return _current_item_redirect(participant)
+        form = _decision_form(study, slot, request.POST)
+        if form.is_valid():
+            return _submit_decision(request, participant, position, page, form)
+    current = None
+    if items_stage:
+        if not participant.sequence_length:
+            participation.start_items(participant=participant)
+        current = participation.serve_next_item(participant=participant)
+    if current is None or position != current.position:
+        answered = deciding.answered_slot(participant=participant, position=position)
+        if answered is None:
+            return _current_item_redirect(participant) if items_stage else _stage_redirect(participant)
+        assignment, decision = answered
+        context = _decision_context(participant, assignment, decision, None, page) | {
+            "review": True,
+            "current_position": current.position if current else None,
+        }
+        return render(request, "studies/decision_item.html", context)
+    decision = deciding.decision_of(current)
+    wanted = deciding.next_step(current, decision)
+    if page == Step.FINAL and (wanted == Step.INITIAL or not study.two_step):
+        return redirect("studies:item", token=participant.token, position=position)
+    if page == Step.INITIAL and study.two_step and wanted == Step.FINAL:
+        # Back after the advice: the first answer as it was stored, and the way on.
+        context = _decision_context(participant, current, decision, None, Step.INITIAL) | {
+            "initial_done": True
+        }
+        return render(request, "studies/decision_item.html", context)
+    step = Step.FINAL if wanted == Step.FINAL else Step.INITIAL
+    if step == Step.FINAL:
+        decision = deciding.serve_advice(participant=participant, assignment=current)
+    if form is None:
+        form = _decision_form(study, current)
+    return render(
+        request, "studies/decision_item.html", _decision_context(participant, current, decision, form, step)
+    )
+
+
+def _decision_form(study: Study, assignment, data=None) -> DecisionForm:
+    return DecisionForm(data, labels=deciding.answer_labels(assignment), ask_confidence=study.ask_confidence)
+
+
+def _submit_decision(request, participant: Participant, position: int, page: Step, form: DecisionForm):
+    study = participant.study
+    first = study.two_step and page == Step.INITIAL
+    submit = deciding.submit_initial if first else deciding.submit_final
+    try:
+        outcome = submit(
+            participant=participant,
+            position=position,
+            answer=form.cleaned_data["answer"],
+            confidence=form.cleaned_data.get("confidence"),
+            events=form.cleaned_data["events"],
+        )
+    except (participation.NotHandedOut, deciding.InvalidDecision):
+        return _out_of_date(request, participant)
+    if outcome == participation.SubmitOutcome.KEPT_EARLIER:
+        messages.info(
+            request,
+            f"Your {'first ' if first else ''}answer to item {position} had already been saved, so it was kept "
+            "as it was.",
+        )
+    if first or study.reveal_answer:  # on to the advice, or to the item's summary with the correct answer
+        return redirect("studies:item-advice", token=participant.token, position=position)
+    return _stage_redirect(participant)
+
+
+def _decision_context(participant: Participant, assignment, decision, form, step: Step) -> dict:
+    study = participant.study
+    explanation = assignment.explanation
+    question = explanation.question
+    choices = dict(zip(OPTION_LABELS, question.choices, strict=False))
+    advice = explanation.condition.advice
+    submitted = assignment.submitted_at is not None
+
+    def answer(label: str) -> str:
+        return f"{label}: {choices[label]}" if label else ""
+
+    return {
+        "participant": participant,
+        "study": study,
+        "form": form,
+        "step": step,
+        "position": assignment.position,
+        "total": participant.sequence_length,
+        "question": question,
+        "choices": list(choices.items()),
+        "show_advice": step == Step.FINAL or submitted,
+        "advice": advice,
+        "advice_answer": answer(explanation.answer_label) if advice != "none" else "",
+        "advice_label": explanation.answer_label if advice != "none" else "",
+        "explanation_text": explanation.text if advice == "answer_explanation" else "",
+        "initial": answer(decision.initial_answer) if decision else "",
+        "initial_label": decision.initial_answer if decision else "",
+        "initial_confidence": decision.initial_confidence if decision else None,
+        "final": answer(decision.final_answer) if decision and submitted else "",
+        "final_label": decision.final_answer if decision and submitted else "",
+        "final_confidence": decision.final_confidence if decision and submitted else None,
+        "correct_answer": answer(question.answer_key) if submitted and study.reveal_answer else "",
+        "correct_label": question.answer_key if submitted and study.reveal_answer else "",
+        "confidence_points": list(enumerate(CONFIDENCE_ANCHORS, start=1)),
+    }
 
 
 def _item_context(participant: Participant, assignment, form: RatingForm) -> dict:

@@ -5,10 +5,20 @@
     for heading, lines in report.summary.items():
         print(heading, *lines, sep="\n")
 
-or `python -m studies.analysis ratings.csv [--accuracy runs.csv] --out report/`.
+or `python -m studies.analysis ratings.csv [--accuracy runs.csv] --out report/`. A decision study's export goes
+the same way (`python -m studies.analysis decisions.csv --out report/`, or `build_decision_report`).
 """
 
 from .accuracy import AccuracyAnalysis, analyze_accuracy
+from .decision_report import build_decision_report
+from .decision_simulation import (
+    DecisionDesign,
+    DecisionPower,
+    RelianceModel,
+    decision_power,
+    simulate_decisions,
+)
+from .decisions import DecisionAnalysis, analyze_decisions, is_decisions_table, validate_decisions
 from .exclusions import ANALYSED_STATUSES
 from .inputs import (
     ACCURACY_COLUMNS,
@@ -37,6 +47,10 @@ __all__ = [
     "RATINGS_COLUMNS",
     "REQUIRED_RATINGS_COLUMNS",
     "AccuracyAnalysis",
+    "DecisionAnalysis",
+    "DecisionDesign",
+    "DecisionPower",
+    "RelianceModel",
     "InputError",
     "PlannedDesign",
     "PowerResult",
@@ -47,11 +61,15 @@ __all__ = [
     "Section",
     "a_for_difference",
     "analyze_accuracy",
+    "analyze_decisions",
     "analyze_ratings",
     "assess_ratings",
+    "build_decision_report",
     "build_report",
     "cell_text",
+    "decision_power",
     "difference_for_a",
+    "is_decisions_table",
     "participants_for_power",
     "plot_accuracy",
     "plot_power_curve",
@@ -59,9 +77,11 @@ __all__ = [
     "read_accuracy_csv",
     "read_ratings_csv",
     "shown_rows",
+    "simulate_decisions",
     "simulate_ratings",
     "simulated_power",
     "summary_text",
     "validate_accuracy",
+    "validate_decisions",
     "validate_ratings",
 ]

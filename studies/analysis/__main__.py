@@ -1,4 +1,7 @@
-"""python -m studies.analysis [ratings.csv] [--accuracy runs.csv] --out report/ [--preset paper]"""
+"""python -m studies.analysis [ratings.csv | decisions.csv] [--accuracy runs.csv] --out report/ [--preset paper]
+
+A decisions export (a decision study's `decisions.csv`) is recognised by its columns and gets the decision report.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import sys
 from pathlib import Path
 
 from .accuracy import ANOVA_DESIGNS
+from .decision_report import build_decision_report
+from .decisions import is_decisions_table
 from .exclusions import ANALYSED_STATUSES
 from .inputs import DEFAULT_SCALE_RANGE, PARTICIPANT_STATUSES, InputError, read_accuracy_csv, read_ratings_csv
 from .presets import PRESETS
@@ -24,7 +29,8 @@ def parser() -> argparse.ArgumentParser:
         "ratings",
         type=Path,
         nargs="?",
-        help="the study's ratings CSV (one row per rating and scale); optional with --accuracy",
+        help="the study's ratings CSV (one row per rating and scale; optional with --accuracy), or a decision "
+        "study's decisions CSV (one row per participant and item)",
     )
     p.add_argument(
         "--accuracy",
@@ -82,23 +88,36 @@ def main(argv: list[str] | None = None) -> int:
     if args.ratings is None and args.accuracy is None:
         cli.error("give a ratings CSV, --accuracy FILE, or both")
     try:
-        accuracy = read_accuracy_csv(args.accuracy) if args.accuracy else None
-        if accuracy is not None and accuracy.attrs.get("note"):
-            print(f"note: {accuracy.attrs['note']}", file=sys.stderr)
-        report = build_report(
-            read_ratings_csv(args.ratings) if args.ratings else None,
-            accuracy,
-            args.out,
-            reference=args.reference,
-            include_test_responses=args.include_test_responses,
-            include_statuses=tuple(args.include_status or ANALYSED_STATUSES),
-            scale_range=tuple(args.scale_range),
-            conditions=args.conditions.split(",") if args.conditions else None,
-            alpha=args.alpha,
-            preset=args.preset,
-            remove_outliers=None if args.outliers is None else args.outliers == "remove",
-            accuracy_design=args.accuracy_design,
-        )
+        table = read_ratings_csv(args.ratings) if args.ratings else None
+        if table is not None and is_decisions_table(table.columns):
+            if args.accuracy:
+                cli.error("--accuracy goes with a ratings CSV, not with a decisions CSV")
+            report = build_decision_report(
+                table,
+                args.out,
+                reference=args.reference,
+                include_test_responses=args.include_test_responses,
+                include_statuses=tuple(args.include_status or ANALYSED_STATUSES),
+                alpha=args.alpha,
+            )
+        else:
+            accuracy = read_accuracy_csv(args.accuracy) if args.accuracy else None
+            if accuracy is not None and accuracy.attrs.get("note"):
+                print(f"note: {accuracy.attrs['note']}", file=sys.stderr)
+            report = build_report(
+                table,
+                accuracy,
+                args.out,
+                reference=args.reference,
+                include_test_responses=args.include_test_responses,
+                include_statuses=tuple(args.include_status or ANALYSED_STATUSES),
+                scale_range=tuple(args.scale_range),
+                conditions=args.conditions.split(",") if args.conditions else None,
+                alpha=args.alpha,
+                preset=args.preset,
+                remove_outliers=None if args.outliers is None else args.outliers == "remove",
+                accuracy_design=args.accuracy_design,
+            )
     except (InputError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

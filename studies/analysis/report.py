@@ -144,12 +144,7 @@ def build_report(
         study = ratings_analysis.analysed["study_id"].iloc[0] if ratings_analysis is not None else None
         title = f"Analysis of study {study}" if study else "Analysis of accuracies"
     sections = _sections(ratings_analysis, accuracy_analysis, methods_lines(preset, choices))
-    files["report.md"] = out_dir / "report.md"
-    files["report.md"].write_text(
-        _markdown(title, summary, sections, tables, files, out_dir), encoding="utf-8"
-    )
-    files["report.html"] = out_dir / "report.html"
-    files["report.html"].write_text(_html(title, summary, sections, tables, files), encoding="utf-8")
+    write_documents(title, summary, sections, tables, files, out_dir)
     return Report(
         out_dir=out_dir,
         ratings=ratings_analysis,
@@ -159,6 +154,23 @@ def build_report(
         files=files,
         sections=sections,
     )
+
+
+def write_documents(
+    title: str,
+    summary: dict[str, list[str]],
+    sections: list[Section],
+    tables: dict[str, pd.DataFrame],
+    files: dict[str, Path],
+    out_dir: Path,
+) -> None:
+    """Write report.md and report.html into `out_dir` and add them to `files`."""
+    files["report.md"] = out_dir / "report.md"
+    files["report.md"].write_text(
+        _markdown(title, summary, sections, tables, files, out_dir), encoding="utf-8"
+    )
+    files["report.html"] = out_dir / "report.html"
+    files["report.html"].write_text(_html(title, summary, sections, tables, files), encoding="utf-8")
 
 
 def _sections(

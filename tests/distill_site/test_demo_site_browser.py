@@ -54,8 +54,12 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def demo_site(tmp_path_factory):
-    """(base URL, study id, entry token, the SQLite file) of a demo site serving an open study."""
+def demo_site(tmp_path_factory, request):
+    """(base URL, study id, entry token, the SQLite file) of a demo site serving an open study.
+
+    The study is made by the test module's SET_UP (this module's: a rating study), which prints
+    "OPEN-STUDY <id> <entry token>" and creates the STAFF account."""
+    set_up = getattr(request.module, "SET_UP", SET_UP)
     site = tmp_path_factory.mktemp("demo-site")
     shutil.copytree(
         ROOT / "distill_site", site / "distill_site", ignore=shutil.ignore_patterns("__pycache__")
@@ -82,7 +86,7 @@ def demo_site(tmp_path_factory):
         return done.stdout
 
     manage("migrate", "--noinput")
-    printed = manage("shell", "-c", SET_UP)
+    printed = manage("shell", "-c", set_up)
     _, study_id, entry_token = next(
         line for line in printed.splitlines() if line.startswith("OPEN-STUDY")
     ).split()

@@ -124,3 +124,55 @@ def set_correct(inference: InferenceRun, correct: int) -> None:
     right = list(predictions.order_by("question__external_id").values_list("pk", flat=True)[:correct])
     predictions.exclude(pk__in=right).update(correct=False)
     predictions.filter(pk__in=right).update(correct=True)
+
+
+DECISION_RUN = ("multitask_counterfactual", "revised")
+
+
+def make_decision_study(
+    n_questions: int = 24,
+    right: int = 14,
+    items_per_condition: int = 2,
+    wrong_advice_share: float = 0.5,
+    advice: tuple[str, ...] = ("none", "answer", "answer_explanation"),
+    **options,
+) -> Study:
+    """An open decision study: one student's predictions (the first `right` of them correct) in one condition per
+    advice (default control, answer only, answer and explanation), every question an item."""
+    inference = make_inference_run(make_questions(n_questions), *DECISION_RUN)
+    predictions = list(inference.predictions.select_related("question").order_by("question__external_id"))
+    for i, prediction in enumerate(
+        predictions
+    ):  # the first `right` answer their question's key, the rest not
+        key = prediction.question.answer_key
+        prediction.predicted_label = (
+            key if i < right else OPTION_LABELS[(OPTION_LABELS.index(key) + 1 + i % 4) % 5]
+        )
+        prediction.correct = prediction.predicted_label == key
+    Prediction.objects.bulk_update(predictions, ["predicted_label", "correct"])
+    study = services.create_study(
+        title="Deciding with a model's advice",
+        kind=Study.Kind.DECISION,
+        inference_runs=[inference] * len(advice),
+        advice=advice,
+        items_per_condition=items_per_condition,
+        item_count=n_questions,
+        wrong_advice_share=wrong_advice_share,
+        completion_code="DONE1234",
+        screen_out_code="STOP5678",
+        **options,
+    )
+    services.sample_items(study=study, seed=7)
+    return services.open_study(study=study)
+
+
+def answer_right(inference: InferenceRun, right: int) -> None:
+    """The first `right` predictions (by question id) answer their question's key, the others another option."""
+    predictions = list(inference.predictions.select_related("question").order_by("question__external_id"))
+    for i, prediction in enumerate(predictions):
+        key = prediction.question.answer_key
+        prediction.predicted_label = (
+            key if i < right else OPTION_LABELS[(OPTION_LABELS.index(key) + 1 + i % 4) % 5]
+        )
+        prediction.correct = prediction.predicted_label == key
+    Prediction.objects.bulk_update(predictions, ["predicted_label", "correct"])

@@ -56,6 +56,9 @@ def test_a_study_is_designed_sampled_and_opened_from_the_admin(staff_client):
         "/admin/studies/study/add/",
         {
             "title": "From the admin",
+            "kind": "rating",
+            "protocol": "two_step",
+            "wrong_advice_share": 0.3,
             "consent_text": "Agree?",
             "instructions": "Rate them.",
             "items_per_condition": 1,
@@ -86,7 +89,9 @@ def test_a_study_is_designed_sampled_and_opened_from_the_admin(staff_client):
     assert study.scales.count() == 5 and study.created_by == staff_client.user
     for run in runs[:2]:
         added = staff_client.post(
-            "/admin/studies/condition/add/", {"study": study.pk, "inference_run": run.pk}, follow=True
+            "/admin/studies/condition/add/",
+            {"study": study.pk, "inference_run": run.pk, "advice": "answer_explanation"},
+            follow=True,
         )
         assert b"24 explanations from inference run" in added.content
     assert list(study.conditions.values_list("name", flat=True)) == [
@@ -127,6 +132,7 @@ def test_a_jsonl_condition_is_uploaded_in_the_admin_and_bad_lines_are_listed(sta
             {
                 "study": study.pk,
                 "name": "teacher/revised",
+                "advice": "answer_explanation",
                 "jsonl_file": upload,
                 "dataset": runs[0].dataset_id,
             },
@@ -141,6 +147,7 @@ def test_a_jsonl_condition_is_uploaded_in_the_admin_and_bad_lines_are_listed(sta
             {
                 "study": study.pk,
                 "name": "teacher/revised",
+                "advice": "answer_explanation",
                 "jsonl_file": upload,
                 "dataset": runs[0].dataset_id,
             },

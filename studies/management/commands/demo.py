@@ -50,10 +50,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--steps", type=int, default=DEMO_STEPS, help=f"training steps (default {DEMO_STEPS})"
         )
+        parser.add_argument(
+            "--decision-study",
+            action="store_true",
+            help="also open a decision study beside the rating study: people answer, see a student's advice "
+            "(none, its answer, or its answer and explanation) and answer again",
+        )
         parser.add_argument("--no-serve", action="store_true", help="stop once the study is open")
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000", help="where to serve")
 
-    def handle(self, *args, student, steps, no_serve, addrport, **options):
+    def handle(self, *args, student, steps, no_serve, addrport, decision_study, **options):
         if steps < 1:
             raise CommandError(f"--steps must be at least 1, got {steps}")
         echo = self.stdout.write
@@ -72,17 +78,28 @@ class Command(BaseCommand):
                 limit=options["limit"],
                 study_title="Demo: explanations of small students",
                 study_options={"allow_anonymous": True, "completion_url": ""},
+                decision_study=decision_study,
             )
             outcome = advance(plan=plan, runner=ForegroundRunner(echo), echo=echo)
         call_command("ensure_admin", stdout=self.stdout)
         self._print_links(outcome.study, addrport, tiny=student.startswith(RANDOM_PREFIX))
+        if outcome.decision_study is not None:
+            self._print_decision_links(outcome.decision_study, addrport)
         if not no_serve:
             run_beat_in_thread()  # no broker: release abandoned sessions, fail stale runs, beside the server
             call_command("runserver", addrport, use_reloader=False)
 
+    def _print_decision_links(self, study, addrport: str) -> None:
+        base = _base_url(addrport)
+        self.stdout.write(
+            self.style.SUCCESS("\nThe decision study is open too.")
+            + f"\n  Participant link: {base}/s/{study.entry_token}/"
+            + f"\n  Study dashboard:  {base}/studies/{study.pk}/"
+            + f"\n  Study results:    {base}/studies/{study.pk}/results/  (answer a few items first)"
+        )
+
     def _print_links(self, study, addrport: str, tiny: bool) -> None:
-        host, _, port = addrport.rpartition(":")
-        base = f"http://{host or '127.0.0.1'}:{port or addrport}"
+        base = _base_url(addrport)
         credentials = credentials_file()
         login = credentials.read_text().strip().replace("\n", ", ") if credentials.exists() else "see above"
         self.stdout.write(
@@ -98,3 +115,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 "Tiny CPU students answer near chance: the demo shows the machinery, not the paper's findings."
             )
+
+
+def _base_url(addrport: str) -> str:
+    host, _, port = addrport.rpartition(":")
+    return f"http://{host or '127.0.0.1'}:{port or addrport}"
