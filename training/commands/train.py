@@ -49,6 +49,13 @@ def _tri_state(text: str) -> bool | None:
     return values[text.lower()]
 
 
+def _boolean(text: str) -> bool:
+    values = {"true": True, "false": False}
+    if text.lower() not in values:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return values[text.lower()]
+
+
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset",
@@ -59,7 +66,7 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("training settings (defaults: the project preset's)")
     for spec in fields(TrainConfig):
         default = spec.default if spec.default is not MISSING else None
-        kind = _tri_state if default is None else type(default)
+        kind = _tri_state if default is None else _boolean if isinstance(default, bool) else type(default)
         shown = "auto" if default is None else default
         group.add_argument(
             "--" + spec.name.replace("_", "-"),
