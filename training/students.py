@@ -9,6 +9,7 @@ content, so that nothing needs the network. BPE training is deterministic (Unigr
 so the same texts and seed give the same student.
 """
 
+import functools
 import hashlib
 import os
 import shutil
@@ -89,17 +90,18 @@ def named_students() -> list[str]:
     return [RANDOM_PREFIX + name for name in (*NAMED_CONFIGS, *NAMED_CAUSAL_CONFIGS)] + [SMOLLM2]
 
 
+@functools.lru_cache(maxsize=256)
 def is_causal_student(name: str) -> bool:
-    """Whether the student `name` is decoder-only, told without loading its weights.
+    """Whether the student `name` is decoder-only, told without loading weights or asking the network.
 
-    Named and bundled students are known; a folder's config.json says; a hub id's config is read from the local
-    cache or the hub, and when neither has it, the name decides (T5, BART, ... families are seq2seq)."""
+    Named and bundled students are known; a folder's config.json says, and so does a hub id's config when the
+    local cache holds it; otherwise the name decides (the T5, BART, ... families are seq2seq, others causal)."""
     if name.startswith(RANDOM_PREFIX):
         return name.removeprefix(RANDOM_PREFIX) in NAMED_CAUSAL_CONFIGS
     if name == SMOLLM2:
         return True
     try:
-        config = AutoConfig.from_pretrained(name)
+        config = AutoConfig.from_pretrained(name, local_files_only=True)
     except (OSError, ValueError):
         lowered = name.lower().rsplit("/", 1)[-1]
         return not any(hint in lowered for hint in SEQ2SEQ_NAME_HINTS)

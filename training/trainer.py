@@ -9,6 +9,7 @@ only the adapter.
 """
 
 import importlib.metadata
+import importlib.util
 import json
 import logging
 import math
@@ -327,6 +328,19 @@ def record_run_config(output_dir: Path, config: TrainConfig) -> None:
         partial.replace(path)
 
 
+def tracking_integrations(config: TrainConfig) -> list[str] | str:
+    """What the Trainer reports to (`report_to`), each tracker's package checked first."""
+    if config.trackers == ("none",):
+        return "none"
+    missing = [name for name in config.trackers if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ValueError(
+            f"report_to names {', '.join(missing)}, which is not installed: pip install '.[tracking]' "
+            f"(or pip install {' '.join(missing)})"
+        )
+    return list(config.trackers)
+
+
 def training_arguments(
     config: TrainConfig, output_dir: Path, *, evaluate: bool, bf16: bool
 ) -> TrainingArguments:
@@ -359,7 +373,7 @@ def training_arguments(
         save_total_limit=2 if evaluate else 1,  # with a best metric, the Trainer keeps the best and the last
         metric_for_best_model="accuracy" if evaluate else None,
         greater_is_better=True,
-        report_to="none" if config.trackers == ("none",) else list(config.trackers),
+        report_to=tracking_integrations(config),
         disable_tqdm=True,
         remove_unused_columns=False,
         label_names=["labels"],

@@ -1,6 +1,7 @@
 """Decoder-only students: packed rows without padding, the completion-only (or prompt + completion) loss, every
 method trained in full and with LoRA, resuming after an interruption, and parsed predictions."""
 
+import importlib.util
 import json
 import shutil
 from dataclasses import replace
@@ -19,7 +20,7 @@ from training.examples import build_training_data, tokenizer_corpus
 from training.formats import TASKS
 from training.inference import CHECKPOINT_INFO, GenerationSettings, generate_texts, load_checkpoint, predict
 from training.students import load_student
-from training.trainer import train
+from training.trainer import tracking_integrations, train
 
 CAUSAL = {
     "student": "random:llama-tiny",
@@ -238,6 +239,12 @@ def test_bad_lora_settings_are_refused_plainly(causal_config, tmp_path, question
         causal_config(lora_rank=-1)
     with pytest.raises(ValueError, match="report_to must be none or comma-separated mlflow"):
         causal_config(report_to="neptune")
+    if importlib.util.find_spec("tensorboard") is None:  # the `tracking` extra is not installed here
+        with pytest.raises(
+            ValueError, match=r"report_to names tensorboard, which is not installed: pip install"
+        ):
+            tracking_integrations(causal_config(report_to="tensorboard"))
+    assert tracking_integrations(causal_config()) == "none"
     with pytest.raises(ValueError, match="Module names of this model: .*q_proj"):
         train(
             causal_config(lora_rank=4, lora_target_modules="query"),

@@ -27,6 +27,7 @@ from ..config import (
 from ..cqa import load_split, train_eval_split
 from ..formats import FORMATS
 from ..presets import PRESETS, preset_settings
+from ..students import is_causal_student
 from ..teacher_outputs import load_teacher_explanations
 from ..trainer import Progress, train
 
@@ -82,7 +83,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The preset's settings for the method, overridden by the options given."""
     given = {spec.name: getattr(args, spec.name) for spec in fields(TrainConfig) if hasattr(args, spec.name)}
     method = given.get("method", TrainConfig.method)
-    return TrainConfig(**(preset_settings(args.preset, method) | given))
+    causal = is_causal_student(given.get("student", TrainConfig.student))
+    return TrainConfig(**(preset_settings(args.preset, method, causal=causal) | given))
 
 
 def register(subparsers) -> None:
