@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import string
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -259,7 +260,9 @@ def add_lora(
         task_type=TaskType.CAUSAL_LM if is_causal(model) else TaskType.SEQ_2_SEQ_LM,
     )
     try:
-        return get_peft_model(model, config)
+        with warnings.catch_warnings():  # peft asks a deprecated transformers property; nothing to act on
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            return get_peft_model(model, config)
     except ValueError as error:
         names = sorted({name.rsplit(".", 1)[-1] for name, _ in model.named_modules() if "." in name})
         raise ValueError(

@@ -238,10 +238,8 @@ class RunMonitor(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         self.start_step = state.global_step
         self.start_time = time.monotonic()
-        losses = [
-            entry["eval_loss"] for entry in state.log_history if "eval_loss" in entry
-        ]  # a resumed run's
-        finite = [loss for loss in losses if math.isfinite(loss)]
+        # A resumed run's best held-out loss is in its history.
+        finite = [e["eval_loss"] for e in state.log_history if math.isfinite(e.get("eval_loss", math.nan))]
         self.best_eval_loss = min(finite) if finite else None
 
     def on_step_end(self, args, state, control, **kwargs):
