@@ -8,6 +8,7 @@ from training.config import (
     EVALUATED_CHECKPOINTS,
     FACTUAL_EXPLANATIONS,
     MISSING_TEACHER_POLICIES,
+    TRACKERS,
     WRONG_OPTIONS,
     TrainConfig,
 )
@@ -83,6 +84,35 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = {
         PAPER.score_unmatched_answers,
         "true: an answer that names no option becomes the option the student finds likeliest",
     ),
+    "no_repeat_ngram_size": Hyperparameter(
+        PAPER.no_repeat_ngram_size, "generation never repeats an n-gram of this many tokens; 0: off", 0, 20
+    ),
+    "loss_on_prompt": Hyperparameter(
+        PAPER.loss_on_prompt,
+        "causal-LM students: true counts prompt tokens in the loss too (the study's extension; the paper preset)",
+    ),
+    "chat_template": Hyperparameter(
+        PAPER.chat_template, "causal-LM students: true wraps each prompt in the tokenizer's chat template"
+    ),
+    "lora_rank": Hyperparameter(
+        PAPER.lora_rank, "LoRA rank; 0 trains every weight (checkpoints: adapter only)", 0, 1024
+    ),
+    "lora_alpha": Hyperparameter(PAPER.lora_alpha, "LoRA scaling numerator (scale alpha / rank)", 1e-6, 1e6),
+    "lora_dropout": Hyperparameter(PAPER.lora_dropout, "dropout on the LoRA input", 0.0, 0.99),
+    "lora_target_modules": Hyperparameter(
+        PAPER.lora_target_modules,
+        "comma-separated module names LoRA adapts, e.g. q_proj,v_proj; empty: peft's default for the model",
+    ),
+    "report_to": Hyperparameter(
+        PAPER.report_to,
+        f"experiment tracking: none, or comma-separated {', '.join(TRACKERS[1:])} (the `tracking` extra)",
+    ),
+    "divergence_loss_ratio": Hyperparameter(
+        PAPER.divergence_loss_ratio, "a held-out loss above this × its best fails the run; 0: off", 0.0
+    ),
+    "collapse_min_questions": Hyperparameter(
+        PAPER.collapse_min_questions, "held-out questions needed before an accuracy collapse fails a run", 1
+    ),
 }
 TRAINING_DEFAULTS = {name: spec.default for name, spec in HYPERPARAMETERS.items()}
 
@@ -107,6 +137,12 @@ def normalize_hyperparameters(values: dict | None) -> dict:
                 errors.append(f"{name} must be one of {', '.join(spec.choices)}, got {value!r}")
             else:
                 result[name] = value
+            continue
+        if isinstance(spec.default, str):
+            if not isinstance(value, str):
+                errors.append(f"{name} must be a text, got {value!r}")
+            else:
+                result[name] = value.strip()
             continue
         if isinstance(spec.default, bool):
             if not isinstance(value, bool):

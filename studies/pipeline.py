@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import product
 from pathlib import Path
 
 from django.conf import settings
@@ -39,6 +40,7 @@ from models_app.models import (
 )
 from training.cqa import load_split, split_file, write_questions
 from training.presets import PRESETS, preset_settings
+from training.students import is_causal_student
 from training.teacher import TeacherSpec
 
 from . import services as study_services
@@ -75,6 +77,9 @@ class Plan:
     cells: tuple[tuple[str, str], ...]  # (method, data variant), each trained for every student and seed
     seeds: tuple[int, ...] = (0,)
     hyperparameters: dict = field(default_factory=dict)  # overrides of the preset's
+    # Settings of decoder-only students' runs (e.g. the extension's batch, length and learning rate), between
+    # the preset's and the overrides.
+    causal_hyperparameters: dict = field(default_factory=dict)
     preset: str = "project"  # training.presets: the settings each method's runs start from
     first_seed_steps: int | None = None  # max_steps of the first seed's runs (the study's seed 0: 10,000)
     # GenerationConfig overrides, e.g. critique_examples.
@@ -95,8 +100,8 @@ class Plan:
             raise PipelineError(
                 f"the first seed's step count must be at least 1, got {self.first_seed_steps}"
             )
-        for method, _ in self.cells:  # refused before anything is stored
-            normalize_hyperparameters(self.hyperparameters_for(method, self.seeds[0]))
+        for (method, _), student in product(self.cells, self.students):  # refused before anything is stored
+            normalize_hyperparameters(self.hyperparameters_for(method, self.seeds[0], student))
         missing = [f"{m}/{v}" for m, v in STUDY_CONDITIONS if (m, v) not in self.cells]
         if missing:
             raise PipelineError(f"the study needs students trained for {', '.join(missing)}; add them")
@@ -122,9 +127,12 @@ class Plan:
         """Where the questions come from: `hub`, or the data folder's absolute path."""
         return HUB if self.data == HUB else str(Path(self.data).resolve())
 
-    def hyperparameters_for(self, method: str, seed: int) -> dict:
-        """The preset's settings for `method`, the overrides, and the first seed's step count."""
-        values = preset_settings(self.preset, method) | self.hyperparameters
+    def hyperparameters_for(self, method: str, seed: int, student: str) -> dict:
+        """The preset's settings for `method` and the student's kind, a causal student's settings, the overrides,
+        and the first seed's step count."""
+        causal = is_causal_student(student)
+        values = preset_settings(self.preset, method, causal=causal)
+        values |= (self.causal_hyperparameters if causal else {}) | self.hyperparameters
         if self.first_seed_steps and seed == self.seeds[0]:
             values["max_steps"] = self.first_seed_steps
         return values
@@ -375,15 +383,21 @@ def ensure_training(
     """One training run per student × cell × seed (the same settings reuse the run); returns the succeeded ones."""
     runs: list[TrainingRun] = []
     for method, variant in plan.cells:
-        by_settings: dict[str, tuple[dict, list[int]]] = {}  # seeds that share their settings, in one grid
-        for seed in plan.seeds:
-            values = plan.hyperparameters_for(method, seed)
-            by_settings.setdefault(repr(sorted(values.items())), (values, []))[1].append(seed)
-        for values, seeds in by_settings.values():
+        # Students and seeds that share their settings, in one grid each (settings depend on the student's kind
+        # and on whether the seed is the first, so each group is its students × its seeds).
+        by_settings: dict[str, tuple[dict, list[str], list[int]]] = {}
+        for seed, student in product(plan.seeds, plan.students):
+            values = plan.hyperparameters_for(method, seed, student)
+            _, students, seeds = by_settings.setdefault(repr(sorted(values.items())), (values, [], []))
+            if student not in students:
+                students.append(student)
+            if seed not in seeds:
+                seeds.append(seed)
+        for values, students, seeds in by_settings.values():
             grid = services.launch_training_grid(
                 dataset=dataset,
                 generation_runs=generation_runs,
-                students=plan.students,
+                students=students,
                 methods=[method],
                 data_variants=[variant],
                 seeds=seeds,

@@ -55,12 +55,35 @@ def tokenize_training_data(
     targets = tokenizer([s.target for s in flat], truncation=True, max_length=label_max_length or max_length)[
         "input_ids"
     ]
+    return segments_dataset(data, inputs, targets)
+
+
+def segments_dataset(data: TrainingData, inputs: list[list[int]], targets: list[list[int]]) -> StudentDataset:
+    """The dataset of `data` given the token ids of its segments' inputs and targets, in the order of its
+    questions and their segments."""
+    flat = [segment for segments in data.examples for segment in segments]
     tokenized = iter(
         TokenizedSegment(task_index(s.task), list(i), list(t))
         for s, i, t in zip(flat, inputs, targets, strict=True)
     )
     examples = [[next(tokenized) for _ in segments] for segments in data.examples]
     return StudentDataset(examples, data.question_ids)
+
+
+def task_token_weights(label_tasks: torch.Tensor, weights: dict[int, float]) -> torch.Tensor:
+    """Per-label-token weights `w_task / n_task` (n_task: label tokens of the task in the batch; other tokens,
+    task -1, weigh 0), so that Σ weight × token loss = Σ_task w_task × mean token loss of the task."""
+    label_weights = torch.zeros(label_tasks.shape, dtype=torch.float32)
+    for task, weight in weights.items():
+        mask = label_tasks == task
+        count = int(mask.sum())
+        if count:
+            label_weights[mask] = weight / count
+    return label_weights
+
+
+def task_indices(task_weights: dict[str, float]) -> dict[int, float]:
+    return {TASKS.index(task): weight for task, weight in task_weights.items()}
 
 
 class SegmentCollator:
@@ -76,7 +99,7 @@ class SegmentCollator:
     ):
         self.pad_token_id = pad_token_id
         self.decoder_start_token_id = decoder_start_token_id
-        self.weights = {TASKS.index(task): weight for task, weight in task_weights.items()}
+        self.weights = task_indices(task_weights)
         self.packed = packed
 
     def __call__(self, items: Sequence[list[TokenizedSegment]]) -> dict[str, torch.Tensor]:
@@ -103,12 +126,7 @@ class SegmentCollator:
         )  # each shifted on its own
         decoder_segments = pad(lambda n, s: [n] * len(s.labels), 0)
         label_tasks = pad(lambda n, s: [s.task] * len(s.labels), -1)
-        label_weights = torch.zeros(labels.shape, dtype=torch.float32)
-        for task, weight in self.weights.items():
-            mask = label_tasks == task
-            count = int(mask.sum())
-            if count:
-                label_weights[mask] = weight / count
+        label_weights = task_token_weights(label_tasks, self.weights)
         batch = {
             "input_ids": input_ids,
             "attention_mask": (encoder_segments > 0).long(),

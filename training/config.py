@@ -38,6 +38,8 @@ FACTUAL_EXPLANATIONS = ("variant", "gold_option")
 WRONG_OPTIONS = ("random", "first_wrong", "first")
 # The checkpoint a run's students are evaluated with: the best on the held-out questions, or the final weights.
 EVALUATED_CHECKPOINTS = ("best", "final")
+# Experiment trackers the Trainer can log to (`report_to`); each needs its package (the `tracking` extra).
+TRACKERS = ("none", "mlflow", "wandb", "tensorboard")
 
 
 def _help(text: str) -> dict:
@@ -48,7 +50,10 @@ def _help(text: str) -> dict:
 class TrainConfig:
     student: str = field(
         default="google/t5-v1_1-base",
-        metadata=_help("hub id, local folder, or a named random config such as random:t5-small"),
+        metadata=_help(
+            "hub id or local folder (seq2seq or causal LM), smollm2 (the bundled SmolLM2-135M-Instruct), or a "
+            "named random config such as random:t5-small or random:llama-tiny"
+        ),
     )
     method: str = field(default="multitask", metadata=_help(f"one of {', '.join(METHODS)}"))
     data_variant: str = field(default="unrevised", metadata=_help(f"one of {', '.join(DATA_VARIANTS)}"))
@@ -111,8 +116,47 @@ class TrainConfig:
             "(off in the paper; tiny students that only echo training answers need it)"
         ),
     )
-    # Divergence: a non-finite loss always stops the run; accuracy collapses when, once the best held-out
-    # accuracy has reached `collapse_min_accuracy`, an evaluation falls below `collapse_ratio` × best.
+    no_repeat_ngram_size: int = field(
+        default=0,
+        metadata=_help("generation never repeats an n-gram of this many tokens (0: off, the paper's greedy)"),
+    )
+    # Decoder-only (causal LM) students: each task is its prompt followed by its completion.
+    loss_on_prompt: bool = field(
+        default=False,
+        metadata=_help(
+            "causal students: the loss covers prompt and completion tokens (the study's extension, "
+            "DataCollatorForLanguageModeling), not the completion only"
+        ),
+    )
+    chat_template: bool = field(
+        default=False,
+        metadata=_help("causal students: wrap each prompt in the tokenizer's chat template as a user turn"),
+    )
+    # LoRA (peft) for any student: rank 0 trains every weight; a LoRA checkpoint holds only the adapter.
+    lora_rank: int = field(default=0, metadata=_help("LoRA rank; 0: full fine-tune"))
+    lora_alpha: float = field(default=16.0, metadata=_help("LoRA scaling numerator (scale alpha / rank)"))
+    lora_dropout: float = field(default=0.05, metadata=_help("dropout on the LoRA input"))
+    lora_target_modules: str = field(
+        default="",
+        metadata=_help("comma-separated module names LoRA adapts, e.g. q_proj,v_proj; empty: peft's default"),
+    )
+    report_to: str = field(
+        default="none",
+        metadata=_help(
+            "experiment tracking the Trainer logs to: none, or comma-separated mlflow, wandb, tensorboard "
+            "(pip install '.[tracking]')"
+        ),
+    )
+    # Divergence: a non-finite training or held-out loss always stops the run; so does a held-out loss above
+    # `divergence_loss_ratio` × its best. Accuracy collapses when, with at least `collapse_min_questions` held
+    # out and the best held-out accuracy at `collapse_min_accuracy` or more, an evaluation falls below
+    # `collapse_ratio` × best (with fewer questions a drop says nothing).
+    divergence_loss_ratio: float = field(
+        default=3.0, metadata=_help("held-out loss above this × its best is divergence (0: off)")
+    )
+    collapse_min_questions: int = field(
+        default=20, metadata=_help("held-out questions needed before an accuracy drop counts as collapse")
+    )
     collapse_min_accuracy: float = 0.3
     collapse_ratio: float = 0.5
     # Hardware and data handling.
@@ -167,6 +211,25 @@ class TrainConfig:
                 f"batch_size {self.batch_size} is not a multiple of "
                 f"gradient_accumulation_steps {self.gradient_accumulation_steps}"
             )
+        if self.lora_rank < 0:
+            problems.append(f"lora_rank must be 0 (full fine-tune) or more, got {self.lora_rank}")
+        if self.lora_alpha <= 0:
+            problems.append(f"lora_alpha must be > 0, got {self.lora_alpha}")
+        if not 0 <= self.lora_dropout < 1:
+            problems.append(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
+        if any(not name for name in self.lora_modules):
+            problems.append(f"lora_target_modules has an empty name: {self.lora_target_modules!r}")
+        unknown_trackers = sorted(set(self.trackers) - set(TRACKERS))
+        if unknown_trackers or ("none" in self.trackers and len(self.trackers) > 1):
+            problems.append(
+                f"report_to must be none or comma-separated {', '.join(TRACKERS[1:])}, got {self.report_to!r}"
+            )
+        if self.no_repeat_ngram_size < 0:
+            problems.append(f"no_repeat_ngram_size must be >= 0, got {self.no_repeat_ngram_size}")
+        if self.divergence_loss_ratio and self.divergence_loss_ratio <= 1:
+            problems.append(f"divergence_loss_ratio must be 0 (off) or > 1, got {self.divergence_loss_ratio}")
+        if self.collapse_min_questions < 1:
+            problems.append(f"collapse_min_questions must be >= 1, got {self.collapse_min_questions}")
         if self.max_length < 8:
             problems.append(f"max_length must be >= 8, got {self.max_length}")
         if self.label_max_length and self.label_max_length < 8:
@@ -197,6 +260,18 @@ class TrainConfig:
             "factual" in tasks and self.factual_explanation == "gold_option"
         )
         return (self.explanation_field,) * variant + ("option_explanation",) * options
+
+    @property
+    def lora_modules(self) -> tuple[str, ...]:
+        """The LoRA target modules; () lets peft choose for the architecture."""
+        text = self.lora_target_modules.strip()
+        return tuple(name.strip() for name in text.split(",")) if text else ()
+
+    @property
+    def trackers(self) -> tuple[str, ...]:
+        return (
+            tuple(name.strip() for name in self.report_to.split(",")) if self.report_to.strip() else ("none",)
+        )
 
     @property
     def explanation_field(self) -> str:
@@ -233,6 +308,11 @@ class TrainConfig:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def defaults(cls) -> dict:
+        """Every setting at its default: what a run recorded before a setting existed had."""
+        return {f.name: f.default for f in fields(cls)}
 
     @classmethod
     def from_json(cls, obj: dict) -> "TrainConfig":

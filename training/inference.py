@@ -1,6 +1,8 @@
 """Inference: batched greedy generation, answers mapped to options, explanations extracted.
 
-`predict(checkpoint, questions)` loads a trained student and returns one `PredictionRecord` per question;
+`predict(checkpoint, questions)` loads a trained student (seq2seq or causal LM, whole or base plus a LoRA adapter)
+and returns one `PredictionRecord` per question; a causal student's prompts are left-padded and its completions read
+by the same rules as a seq2seq student's outputs;
 `probe_counterfactuals` asks it the `[counterfactual]` task with a wrong option's teacher explanation.
 """
 
@@ -10,14 +12,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, GenerationConfig
+from transformers import AutoTokenizer, GenerationConfig
 
 from .answers import AnswerMatch, match_option
+from .causal import completion_losses, tokenize_prompts
 from .config import DEFAULT_INFERENCE_MODE, INFERENCE_MODES
 from .cqa import LABELS, Question
 from .examples import counterfactual_labels
 from .formats import DEFAULT_FORMATS, read_output, task_input, task_target
-from .students import Student
+from .students import Student, is_adapter_checkpoint, is_causal, load_adapter_checkpoint, load_model
 from .teacher_outputs import TeacherExplanations
 
 CHECKPOINT_INFO = "distillation.json"  # written into every checkpoint: method, data variant, settings
@@ -79,6 +82,8 @@ class GenerationSettings:
     max_length: int = DEFAULT_MAX_LENGTH  # input tokens kept
     score_unmatched_answers: bool = False  # see TrainConfig.score_unmatched_answers
     formats: str = DEFAULT_FORMATS  # the input and target formats the student was trained on
+    chat_template: bool = False  # causal students: prompts wrapped in the chat template
+    no_repeat_ngram_size: int = 0  # generation never repeats an n-gram this long (0: off)
 
 
 def generate_texts(
@@ -90,18 +95,31 @@ def generate_texts(
     settings: GenerationSettings,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[str]:
-    """Greedy outputs for `texts`, in batches of similar input length (longest first), in the given order."""
+    """Greedy outputs for `texts`, in batches of similar input length (longest first), in the given order.
+
+    A causal student gets each text as its prompt, left-padded, and its output is what follows the prompt."""
     if not texts:
         return []
-    encoded = tokenizer(texts, truncation=True, max_length=settings.max_length)["input_ids"]
+    causal = is_causal(model)
+    if causal:
+        encoded = tokenize_prompts(
+            tokenizer, texts, max_length=settings.max_length, chat_template=settings.chat_template
+        )
+        ends = {"eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id}
+    else:
+        encoded = tokenizer(texts, truncation=True, max_length=settings.max_length)["input_ids"]
+        ends = {
+            "decoder_start_token_id": model.config.decoder_start_token_id,
+            "eos_token_id": model.config.eos_token_id,
+            "pad_token_id": model.config.pad_token_id,
+        }
     order = sorted(range(len(texts)), key=lambda i: len(encoded[i]), reverse=True)
     generation = GenerationConfig(
         max_new_tokens=max_new_tokens,
         do_sample=False,
         num_beams=1,
-        decoder_start_token_id=model.config.decoder_start_token_id,
-        eos_token_id=model.config.eos_token_id,
-        pad_token_id=model.config.pad_token_id,
+        no_repeat_ngram_size=settings.no_repeat_ngram_size,
+        **ends,
     )
     outputs: list[str] = [""] * len(texts)
     was_training = model.training
@@ -110,10 +128,14 @@ def generate_texts(
         with torch.inference_mode():
             for start in range(0, len(order), settings.batch_size):
                 chunk = order[start : start + settings.batch_size]
-                batch = tokenizer.pad({"input_ids": [encoded[i] for i in chunk]}, return_tensors="pt").to(
-                    model.device
-                )
+                batch = tokenizer.pad(
+                    {"input_ids": [encoded[i] for i in chunk]},
+                    return_tensors="pt",
+                    padding_side="left" if causal else "right",
+                ).to(model.device)
                 generated = model.generate(**batch, generation_config=generation)
+                if causal:
+                    generated = generated[:, batch["input_ids"].shape[1] :]
                 for i, text in zip(
                     chunk, tokenizer.batch_decode(generated, skip_special_tokens=True), strict=True
                 ):
@@ -201,28 +223,22 @@ def score_targets(
 ) -> list[int]:
     """For each input, the index of the candidate target the student finds likeliest (lowest mean token loss)."""
     pairs = [(text, target) for text, targets in zip(inputs, candidates, strict=True) for target in targets]
-    losses: list[float] = []
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            for start in range(0, len(pairs), settings.batch_size):
-                chunk = pairs[start : start + settings.batch_size]
-                batch = tokenizer(
-                    [text for text, _ in chunk],
-                    text_target=[target for _, target in chunk],
-                    truncation=True,
+            if is_causal(model):
+                losses = completion_losses(
+                    model,
+                    tokenizer,
+                    [text for text, _ in pairs],
+                    [target for _, target in pairs],
                     max_length=settings.max_length,
-                    padding=True,
-                    return_tensors="pt",
-                ).to(model.device)
-                labels = batch.pop("labels")
-                labels[labels == tokenizer.pad_token_id] = -100
-                logits = model(**batch, labels=labels).logits
-                token_loss = torch.nn.functional.cross_entropy(
-                    logits.float().transpose(1, 2), labels, ignore_index=-100, reduction="none"
+                    chat_template=settings.chat_template,
+                    batch_size=settings.batch_size,
                 )
-                losses += (token_loss.sum(1) / (labels != -100).sum(1).clamp(min=1)).tolist()
+            else:
+                losses = _seq2seq_target_losses(model, tokenizer, pairs, settings=settings)
     finally:
         model.train(was_training)
     picks, offset = [], 0
@@ -231,6 +247,30 @@ def score_targets(
         picks.append(min(range(len(targets)), key=scores.__getitem__))
         offset += len(targets)
     return picks
+
+
+def _seq2seq_target_losses(
+    model, tokenizer, pairs: list[tuple[str, str]], *, settings: GenerationSettings
+) -> list[float]:
+    losses: list[float] = []
+    for start in range(0, len(pairs), settings.batch_size):
+        chunk = pairs[start : start + settings.batch_size]
+        batch = tokenizer(
+            [text for text, _ in chunk],
+            text_target=[target for _, target in chunk],
+            truncation=True,
+            max_length=settings.max_length,
+            padding=True,
+            return_tensors="pt",
+        ).to(model.device)
+        labels = batch.pop("labels")
+        labels[labels == tokenizer.pad_token_id] = -100
+        logits = model(**batch, labels=labels).logits
+        token_loss = torch.nn.functional.cross_entropy(
+            logits.float().transpose(1, 2), labels, ignore_index=-100, reduction="none"
+        )
+        losses += (token_loss.sum(1) / (labels != -100).sum(1).clamp(min=1)).tolist()
+    return losses
 
 
 def probe_counterfactuals(
@@ -276,14 +316,20 @@ def checkpoint_info(checkpoint_dir: str | Path) -> dict:
 
 
 def load_checkpoint(checkpoint_dir: str | Path, *, device: str | None = None) -> tuple[Student, dict]:
-    """A trained student and its `distillation.json` (bf16 weights on a GPU that supports them)."""
+    """A trained student and its `distillation.json` (bf16 weights on a GPU that supports them).
+
+    A LoRA checkpoint holds only the adapter: the base model is loaded and the adapter merged into it."""
     info = checkpoint_info(checkpoint_dir)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-    model = AutoModelForSeq2SeqLM.from_pretrained(
-        checkpoint_dir, dtype=torch.bfloat16 if bf16 else torch.float32
-    )
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    if is_adapter_checkpoint(checkpoint_dir):
+        model = load_adapter_checkpoint(checkpoint_dir, info["student"], dtype=dtype)
+    else:
+        model = load_model(checkpoint_dir, dtype=dtype)
     tokenizer = AutoTokenizer.from_pretrained(checkpoint_dir)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
     return Student(model.to(device).eval(), tokenizer, str(checkpoint_dir)), info
 
 
@@ -298,6 +344,8 @@ def settings_from_info(info: dict, **overrides) -> GenerationSettings:
         "max_length": config.get("max_length", DEFAULT_MAX_LENGTH),
         "score_unmatched_answers": config.get("score_unmatched_answers", False),
         "formats": config.get("formats", DEFAULT_FORMATS),
+        "chat_template": config.get("chat_template", False),
+        "no_repeat_ngram_size": config.get("no_repeat_ngram_size", 0),
     }
     return GenerationSettings(**(values | {k: v for k, v in overrides.items() if v is not None}))
 

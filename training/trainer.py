@@ -1,10 +1,15 @@
 """Training a student: the Hugging Face Trainer with the method's loss, and the `train` function callers use.
 
 Read top to bottom: the run result and progress records, the divergence rules, the Trainer subclass (a
-`compute_loss` override, the length-grouped sampler, evaluation by generation), the callback that reports
-progress and stops runs, and `train`, which puts them together and resumes from the last checkpoint.
+`compute_loss` override, the length-grouped sampler, evaluation by generation and held-out loss), the callback
+that reports progress and stops runs, and `train`, which puts them together and resumes from the last complete
+checkpoint. Seq2seq students train on padded (T5: packed) rows (`batching.py`, `losses.py`), causal LM students
+on packed rows without padding (`causal.py`); either can be LoRA-adapted (`lora_rank`), when a checkpoint holds
+only the adapter.
 """
 
+import importlib.metadata
+import importlib.util
 import json
 import logging
 import math
@@ -14,7 +19,7 @@ import resource
 import shutil
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import accelerate
@@ -22,15 +27,24 @@ import tokenizers
 import torch
 import transformers
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-from .batching import LengthGroupedSampler, SegmentCollator, tokenize_training_data
+from .batching import LengthGroupedSampler, SegmentCollator, StudentDataset, tokenize_training_data
+from .causal import PackedCausalCollator, causal_loss, tokenize_causal_data
 from .config import TrainConfig
-from .cqa import Question
-from .examples import build_training_data, tokenizer_corpus
+from .cqa import DataError, Question
+from .examples import TrainingData, build_training_data, tokenizer_corpus
 from .inference import CHECKPOINT_INFO, GenerationSettings, predict_questions
 from .losses import student_loss
-from .students import load_student, supports_packing
+from .students import (
+    BASE_MODEL_FOLDER,
+    RANDOM_PREFIX,
+    Student,
+    add_lora,
+    is_causal,
+    load_student,
+    supports_packing,
+)
 from .teacher_outputs import TeacherExplanations
 
 logger = logging.getLogger(__name__)
@@ -87,9 +101,26 @@ def nonfinite_loss_reason(loss: float, step: int) -> str:
     return "" if math.isfinite(loss) else f"the training loss became {loss} at step {step}"
 
 
-def accuracy_collapse_reason(accuracy: float, best: float | None, step: int, config: TrainConfig) -> str:
-    """Accuracy collapsed: the best held-out accuracy reached `collapse_min_accuracy`, and this evaluation fell
+def eval_loss_divergence_reason(loss: float, best: float | None, step: int, config: TrainConfig) -> str:
+    """The held-out loss is not finite, or above `divergence_loss_ratio` × its best so far."""
+    if not math.isfinite(loss):
+        return f"the held-out loss became {loss} at step {step}"
+    ratio = config.divergence_loss_ratio
+    if not ratio or best is None or loss <= ratio * best:
+        return ""
+    return (
+        f"the held-out loss rose to {loss:.4f} at step {step} (best {best:.4f}; the limit is {ratio} × best)"
+    )
+
+
+def accuracy_collapse_reason(
+    accuracy: float, best: float | None, step: int, config: TrainConfig, *, held_out: int
+) -> str:
+    """Accuracy collapsed: with at least `collapse_min_questions` held-out questions (fewer say nothing: 1 of 2
+    to 0 of 2 is noise), the best held-out accuracy reached `collapse_min_accuracy`, and this evaluation fell
     below `collapse_ratio` × best."""
+    if held_out < config.collapse_min_questions:
+        return ""
     if best is None or best < config.collapse_min_accuracy or accuracy >= config.collapse_ratio * best:
         return ""
     return (
@@ -99,8 +130,9 @@ def accuracy_collapse_reason(accuracy: float, best: float | None, step: int, con
 
 
 class DistillationTrainer(Trainer):
-    """The Trainer with the method's loss, two-length batch grouping, accuracy by greedy generation, and
-    checkpoints written only while `may_write()` says so, labelled for inference, and cleaned up among its own.
+    """The Trainer with the method's loss, two-length batch grouping, held-out accuracy by greedy generation and
+    held-out loss, and checkpoints written only while `may_write()` says so, labelled for inference, and cleaned
+    up among its own.
 
     Clean-up keeps the latest and the best checkpoint (as `save_total_limit` 2 would) but deletes only
     checkpoints this trainer wrote: one it resumed from, or one another process wrote, is never removed.
@@ -116,6 +148,8 @@ class DistillationTrainer(Trainer):
         checkpoint_info: dict,
         keep_checkpoints: int,
         may_write: Callable[[], bool] | None = None,
+        causal: bool,
+        eval_loss_dataset: StudentDataset | None = None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
@@ -126,6 +160,8 @@ class DistillationTrainer(Trainer):
         self.may_write = may_write
         self.written: list[str] = []  # the checkpoints this trainer saved, oldest first
         self.write_refused = False
+        self.causal = causal
+        self.eval_loss_dataset = eval_loss_dataset
 
     def _allowed_to_write(self) -> bool:
         if self.may_write is None or self.may_write():
@@ -158,8 +194,32 @@ class DistillationTrainer(Trainer):
             self.written.remove(path)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        loss = student_loss(model, inputs, core=self.accelerator.unwrap_model(model))
+        if self.causal:
+            loss = causal_loss(model, inputs)
+        else:
+            core = self.accelerator.unwrap_model(model)
+            core = core.get_base_model() if hasattr(core, "get_base_model") else core  # inside a LoRA wrapper
+            loss = student_loss(model, inputs, core=core)
         return (loss, None) if return_outputs else loss
+
+    def held_out_loss(self) -> float | None:
+        """The training loss over the held-out questions' tasks, batch by batch (`eval_batch_size` questions)."""
+        dataset = self.eval_loss_dataset
+        if dataset is None or not len(dataset):
+            return None
+        size = self.args.per_device_eval_batch_size
+        total = 0.0
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                for start in range(0, len(dataset), size):
+                    items = [dataset[i] for i in range(start, min(start + size, len(dataset)))]
+                    batch = self._prepare_inputs(self.data_collator(items))
+                    total += float(self.compute_loss(self.model, batch)) * len(items)
+        finally:
+            self.model.train(was_training)
+        return total / len(dataset)
 
     def _get_train_sampler(self, train_dataset=None):
         dataset = train_dataset if train_dataset is not None else self.train_dataset
@@ -171,7 +231,8 @@ class DistillationTrainer(Trainer):
         )
 
     def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
-        """Accuracy on the held-out questions (a list of `Question`), answers generated greedily."""
+        """Accuracy on the held-out questions (a list of `Question`), answers generated greedily, and the loss
+        on their tasks."""
         questions = eval_dataset if eval_dataset is not None else self.eval_dataset
         start = time.monotonic()
         with self.autocast_smart_context_manager():
@@ -183,10 +244,13 @@ class DistillationTrainer(Trainer):
                 settings=self.generation,
                 answers_only=True,
             )
+            loss = self.held_out_loss()
         metrics = {
             f"{metric_key_prefix}_accuracy": sum(r.correct for r in records) / len(records),
             f"{metric_key_prefix}_runtime": round(time.monotonic() - start, 3),
         }
+        if loss is not None:
+            metrics[f"{metric_key_prefix}_loss"] = loss
         self.log(metrics)
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
         return metrics
@@ -201,10 +265,13 @@ class RunMonitor(TrainerCallback):
         *,
         progress: Callable[[Progress], None] | None,
         should_stop: Callable[[], bool] | None,
+        held_out: int = 0,
     ):
         self.config = config
         self.progress = progress
         self.should_stop = should_stop
+        self.held_out = held_out  # held-out questions: judging accuracy needs enough of them
+        self.best_eval_loss: float | None = None
         self.stopped = False
         self.divergence_reason = ""
         self.last_loss: float | None = None
@@ -214,6 +281,9 @@ class RunMonitor(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         self.start_step = state.global_step
         self.start_time = time.monotonic()
+        # A resumed run's best held-out loss is in its history.
+        finite = [e["eval_loss"] for e in state.log_history if math.isfinite(e.get("eval_loss", math.nan))]
+        self.best_eval_loss = min(finite) if finite else None
 
     def on_step_end(self, args, state, control, **kwargs):
         if control.should_save or control.should_evaluate:
@@ -243,10 +313,18 @@ class RunMonitor(TrainerCallback):
             self._diverged(control, reason)
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        accuracy = (metrics or {}).get("eval_accuracy")
-        if accuracy is None:
-            return
-        reason = accuracy_collapse_reason(accuracy, state.best_metric, state.global_step, self.config)
+        metrics = metrics or {}
+        reason = ""
+        loss = metrics.get("eval_loss")
+        if loss is not None:
+            reason = eval_loss_divergence_reason(loss, self.best_eval_loss, state.global_step, self.config)
+            if math.isfinite(loss):
+                self.best_eval_loss = loss if self.best_eval_loss is None else min(self.best_eval_loss, loss)
+        accuracy = metrics.get("eval_accuracy")
+        if not reason and accuracy is not None:
+            reason = accuracy_collapse_reason(
+                accuracy, state.best_metric, state.global_step, self.config, held_out=self.held_out
+            )
         if reason:
             self._diverged(control, reason)
 
@@ -258,17 +336,19 @@ def library_versions() -> dict:
         "transformers": transformers.__version__,
         "tokenizers": tokenizers.__version__,
         "accelerate": accelerate.__version__,
+        "peft": importlib.metadata.version("peft"),
     }
 
 
 def record_run_config(output_dir: Path, config: TrainConfig) -> None:
     """Write the run's configuration, or check that a resumed run has the same one.
 
-    Under data-parallel training every process checks; only the first writes, atomically."""
+    A setting added since the run was recorded counts as recorded at its default. Under data-parallel training
+    every process checks; only the first writes, atomically."""
     path = output_dir / RUN_CONFIG
     current = config.to_json()
     if path.is_file():
-        recorded = json.loads(path.read_text())
+        recorded = TrainConfig.defaults() | json.loads(path.read_text())
         changed = sorted(k for k in set(recorded) | set(current) if recorded.get(k) != current.get(k))
         if changed:
             raise ValueError(
@@ -281,6 +361,19 @@ def record_run_config(output_dir: Path, config: TrainConfig) -> None:
         partial = path.with_suffix(".partial")
         partial.write_text(json.dumps(current, indent=2))
         partial.replace(path)
+
+
+def tracking_integrations(config: TrainConfig) -> list[str] | str:
+    """What the Trainer reports to (`report_to`), each tracker's package checked first."""
+    if config.trackers == ("none",):
+        return "none"
+    missing = [name for name in config.trackers if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ValueError(
+            f"report_to names {', '.join(missing)}, which is not installed: pip install '.[tracking]' "
+            f"(or pip install {' '.join(missing)})"
+        )
+    return list(config.trackers)
 
 
 def training_arguments(
@@ -315,13 +408,79 @@ def training_arguments(
         save_total_limit=None,  # clean-up is DistillationTrainer's: the best and the last, of its own only
         metric_for_best_model="accuracy" if evaluate else None,
         greater_is_better=True,
-        report_to="none",
+        report_to=tracking_integrations(config),
         disable_tqdm=True,
         remove_unused_columns=False,
         label_names=["labels"],
         dataloader_num_workers=config.dataloader_workers,
         dataloader_pin_memory=torch.cuda.is_available(),
     )
+
+
+def last_complete_checkpoint(output_dir: Path) -> str | None:
+    """The latest checkpoint written whole (the Trainer's state and `distillation.json` are written last); a
+    folder left half-written by a kill is skipped."""
+    if not output_dir.is_dir():
+        return None
+    steps = []
+    for folder in output_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
+        step = folder.name.rsplit("-", 1)[1]
+        if (
+            step.isdigit()
+            and (folder / "trainer_state.json").is_file()
+            and (folder / CHECKPOINT_INFO).is_file()
+        ):
+            steps.append((int(step), folder))
+    return str(max(steps)[1]) if steps else None
+
+
+def held_out_data(questions: list[Question], teacher, config: TrainConfig) -> TrainingData | None:
+    """The held-out questions' tasks, for the held-out loss (questions without teacher data are left out)."""
+    if not questions:
+        return None
+    try:
+        return build_training_data(questions, teacher, replace(config, missing_teacher="skip"))
+    except DataError:
+        return None
+
+
+def prepare_student(
+    config: TrainConfig, output_dir: Path, resume_from: str | None, corpus: list[str]
+) -> Student:
+    """The student to train: the last checkpoint's weights when resuming a full fine-tune; else the student
+    itself, LoRA-adapted when `lora_rank` is set (a resumed LoRA run gets its adapter from the checkpoint). The
+    base of a LoRA run on a named random student is saved beside the checkpoints, for inference."""
+    base_copy = output_dir / BASE_MODEL_FOLDER
+    if config.lora_rank and (base_copy / "config.json").is_file():
+        student = load_student(str(base_copy))
+    else:
+        student = load_student(
+            resume_from if resume_from and not config.lora_rank else config.student,
+            corpus=corpus,
+            cache_dir=config.cache_dir,
+        )
+    if not config.lora_rank:
+        return student
+    if (
+        config.student.startswith(RANDOM_PREFIX)
+        and not base_copy.is_dir()
+        and int(os.environ.get("RANK", "0")) == 0
+    ):
+        partial = base_copy.with_name(f"{BASE_MODEL_FOLDER}.{os.getpid()}.partial")
+        student.model.save_pretrained(partial)
+        student.tokenizer.save_pretrained(partial)
+        try:
+            partial.rename(base_copy)
+        except OSError:
+            shutil.rmtree(partial, ignore_errors=True)
+    student.model = add_lora(
+        student.model,
+        rank=config.lora_rank,
+        alpha=config.lora_alpha,
+        dropout=config.lora_dropout,
+        target_modules=config.lora_modules,
+    )
+    return student
 
 
 def peak_memory() -> tuple[int, str]:
@@ -357,24 +516,45 @@ def train(
         shown = "; ".join(f"{qid}: {why}" for qid, why in list(data.skipped.items())[:5])
         log(f"left out {len(data.skipped)} question(s) without the teacher data they need ({shown} ...)")
     record_run_config(output_dir, config)
-    resume_from = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+    resume_from = last_complete_checkpoint(output_dir)
 
     set_seed(config.seed)  # the initial weights of a random student
-    student = load_student(
-        resume_from or config.student,
-        corpus=tokenizer_corpus(train_questions, teacher, formats=config.formats),
-        cache_dir=config.cache_dir,
+    student = prepare_student(
+        config, output_dir, resume_from, tokenizer_corpus(train_questions, teacher, formats=config.formats)
     )
     if resume_from:
         log(f"resuming from {resume_from}")
-    packed = supports_packing(student.model) if config.pack_segments is None else config.pack_segments
-    if packed and not supports_packing(student.model):
-        raise ValueError(
-            f"pack_segments needs a T5-family student (relative positions), not {student.model.config.model_type}"
+    causal = is_causal(student.model)
+    if causal:
+        if config.pack_segments is False:
+            raise ValueError("causal students always train on packed rows: leave pack_segments unset")
+        packed = True
+    else:
+        packed = supports_packing(student.model) if config.pack_segments is None else config.pack_segments
+        if packed and not supports_packing(student.model):
+            raise ValueError(
+                "pack_segments needs a T5-family student (relative positions), not "
+                f"{student.model.config.model_type}"
+            )
+
+    def tokenized(training_data: TrainingData) -> StudentDataset:
+        if causal:
+            return tokenize_causal_data(
+                training_data,
+                student.tokenizer,
+                max_length=config.max_length,
+                label_max_length=config.target_max_length,
+                chat_template=config.chat_template,
+            )
+        return tokenize_training_data(
+            training_data,
+            student.tokenizer,
+            max_length=config.max_length,
+            label_max_length=config.target_max_length,
         )
-    dataset = tokenize_training_data(
-        data, student.tokenizer, max_length=config.max_length, label_max_length=config.target_max_length
-    )
+
+    dataset = tokenized(data)
+    eval_data = held_out_data(eval_questions, teacher, config)
     bf16 = (
         config.bf16
         if config.bf16 is not None
@@ -389,18 +569,23 @@ def train(
         "inference_mode": config.resolved_inference_mode,
         "config": config.to_json(),
     }
-    monitor = RunMonitor(config, progress=progress, should_stop=should_stop)
+    monitor = RunMonitor(config, progress=progress, should_stop=should_stop, held_out=len(eval_questions))
+    collator = (
+        PackedCausalCollator(task_weights=config.task_weights(), loss_on_prompt=config.loss_on_prompt)
+        if causal
+        else SegmentCollator(
+            pad_token_id=student.tokenizer.pad_token_id,
+            decoder_start_token_id=student.model.config.decoder_start_token_id,
+            task_weights=config.task_weights(),
+            packed=packed,
+        )
+    )
     trainer = DistillationTrainer(
         model=student.model,
         args=args,
         train_dataset=dataset,
         eval_dataset=eval_questions or None,
-        data_collator=SegmentCollator(
-            pad_token_id=student.tokenizer.pad_token_id,
-            decoder_start_token_id=student.model.config.decoder_start_token_id,
-            task_weights=config.task_weights(),
-            packed=packed,
-        ),
+        data_collator=collator,
         processing_class=student.tokenizer,
         callbacks=[monitor],
         inference_mode=config.resolved_inference_mode,
@@ -414,7 +599,11 @@ def train(
             max_length=config.max_length,
             score_unmatched_answers=config.score_unmatched_answers,
             formats=config.formats,
+            chat_template=config.chat_template,
+            no_repeat_ngram_size=config.no_repeat_ngram_size,
         ),
+        causal=causal,
+        eval_loss_dataset=tokenized(eval_data) if eval_data is not None else None,
     )
     trainer.remove_callback(PrinterCallback)  # losses reach the caller through `progress` and the history
     if torch.cuda.is_available():
@@ -424,7 +613,7 @@ def train(
     wall = time.monotonic() - start
 
     state = trainer.state
-    last = get_last_checkpoint(str(output_dir))
+    last = last_complete_checkpoint(output_dir)
     steps = state.global_step - monitor.start_step
     evals = [entry["eval_accuracy"] for entry in state.log_history if "eval_accuracy" in entry]
     memory, memory_of = peak_memory()
@@ -461,6 +650,8 @@ def train(
             "world_size": args.world_size,
             "per_device_batch_size": args.per_device_train_batch_size,
             "packed": packed,
+            "causal": causal,
+            "lora": bool(config.lora_rank),
             "bf16": bf16,
             "optimizer": str(args.optim),
         },

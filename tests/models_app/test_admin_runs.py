@@ -19,6 +19,7 @@ from tests.models_app.factories import (
     recorded_teacher,
     write_jsonl,
 )
+from training.config import TrainConfig
 
 
 @pytest.fixture
@@ -235,6 +236,57 @@ def test_grid_action_creates_one_training_run_per_cell_with_the_right_settings(
     page = changelist_action(staff_client, "generationrun", "launch_training_grid", [teacher_data], **grid)
     assert b"Launched 0 training run(s). 8 with the same settings existed already" in page.content
     assert TrainingRun.objects.count() == 8
+
+
+@pytest.mark.django_db
+def test_the_grid_offers_lora_and_tracking_like_any_other_hyperparameter(staff_client, dataset, teacher_data):
+    intermediate = changelist_action(staff_client, "generationrun", "launch_training_grid", [teacher_data])
+    for name in (
+        "lora_rank",
+        "lora_alpha",
+        "lora_dropout",
+        "lora_target_modules",
+        "report_to",
+        "loss_on_prompt",
+    ):
+        assert name in intermediate.content.decode()
+    grid = {
+        "apply": "1",
+        "students": "smollm2\n",
+        "methods": ["multitask"],
+        "data_variants": ["unrevised"],
+        "seeds": "0",
+        "launch": "on",
+    }
+    lora = {
+        "lora_rank": 8,
+        "lora_alpha": 16,
+        "lora_target_modules": "q_proj, v_proj",
+        "report_to": "tensorboard",
+    }
+    page = changelist_action(
+        staff_client,
+        "generationrun",
+        "launch_training_grid",
+        [teacher_data],
+        hyperparameters=json.dumps(lora),
+        **grid,
+    )
+    assert b"Launched 1 training run(s)." in page.content
+    stored = TrainingRun.objects.get().hyperparameters
+    assert stored == TRAINING_DEFAULTS | lora | {"lora_alpha": 16.0, "lora_target_modules": "q_proj, v_proj"}
+    assert TrainConfig(**stored).lora_modules == ("q_proj", "v_proj")
+    page = changelist_action(
+        staff_client,
+        "generationrun",
+        "launch_training_grid",
+        [teacher_data],
+        hyperparameters=json.dumps({"lora_rank": -1, "lora_target_modules": 3, "report_to": "neptune"}),
+        **grid,
+    )
+    content = page.content.decode()
+    assert "lora_rank must be at least 0" in content and "lora_target_modules must be a text" in content
+    assert TrainingRun.objects.count() == 1
 
 
 @pytest.mark.django_db

@@ -209,3 +209,38 @@ def test_with_wait_it_follows_the_workers_until_the_study_is_open(
 def test_a_word_valued_setting_is_taken_as_the_word():
     tiny_grid("--set", "max_steps=20", "--set", "missing_teacher=skip")
     assert {run.hyperparameters["missing_teacher"] for run in TrainingRun.objects.all()} == {"skip"}
+
+
+def test_decoder_only_students_get_the_extensions_settings_each_an_option():
+    reproduce(
+        "--teacher", RECORDED, "--students", "random:t5-tiny", "Qwen/Qwen3-0.6B", "--seeds", "0", "1",
+        "--set", "max_steps=20",
+    )  # fmt: skip
+    runs = {
+        (r.student, r.method, r.data_variant, r.seed): r.hyperparameters for r in TrainingRun.objects.all()
+    }
+    assert len(runs) == 2 * 3 * 2 * 2
+    extension = {
+        "batch_size": 32,  # 8 questions a micro-batch × 4 accumulation steps
+        "gradient_accumulation_steps": 4,
+        "max_length": 1024,
+        "learning_rate": 5e-5,
+        "eval_every": 250,
+        "loss_on_prompt": True,  # the paper preset's loss for causal students: prompt and completion
+    }
+    for (student, method, _, _), values in runs.items():
+        expected = {**TRAINING_DEFAULTS, **preset_settings("paper", method), "max_steps": 20}
+        if student == "Qwen/Qwen3-0.6B":
+            expected |= extension
+        assert values == expected, student
+
+    TrainingRun.objects.all().delete()
+    reproduce(
+        "--teacher", RECORDED, "--students", "Qwen/Qwen3-0.6B", "--seeds", "0",
+        "--set", "max_steps=20", "--causal-micro-batch", "2", "--causal-max-length", "512",
+        "--causal-learning-rate", "1e-4", "--causal-eval-every", "10", "--causal-gradient-accumulation-steps", "2",
+        "--preset", "project",
+    )  # fmt: skip
+    values = TrainingRun.objects.first().hyperparameters
+    assert (values["batch_size"], values["gradient_accumulation_steps"], values["max_length"]) == (4, 2, 512)
+    assert (values["learning_rate"], values["eval_every"], values["loss_on_prompt"]) == (1e-4, 10, False)

@@ -79,6 +79,18 @@ def trained_multitask(tmp_path_factory, tiny_config, questions, teacher):
     return result, handful
 
 
+def train_until_stopped(config: TrainConfig, *, stop_after: int, **kwargs):
+    """Train with a stop asked once step `stop_after` is reported; returns the result and the progress seen."""
+    seen = []
+    result = train(
+        config,
+        progress=seen.append,
+        should_stop=lambda: bool(seen) and seen[-1].step >= stop_after,
+        **kwargs,
+    )
+    return result, seen
+
+
 @pytest.fixture
 def sample_questions() -> list[Question]:
     """Three everyday questions for the teacher generation tests."""

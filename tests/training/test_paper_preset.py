@@ -151,6 +151,25 @@ def test_train_options_win_over_the_preset():
     assert (config.formats, config.wrong_option, config.label_max_length) == ("paper", "random", 256)
 
 
+@pytest.mark.parametrize(
+    ("student", "loss_on_prompt"),
+    [("random:llama-tiny", True), ("smollm2", True), ("Qwen/Qwen3-0.6B", True), ("random:t5-tiny", False)],
+)
+def test_the_paper_preset_counts_prompt_tokens_for_causal_students(student, loss_on_prompt):
+    """The study's extension trains its decoder-only students on prompt + completion."""
+    from training.cli import build_parser
+    from training.commands.train import config_from_args
+
+    args = ["train", "--data", "d", "--output", "o", "--student", student]
+    assert (
+        config_from_args(build_parser().parse_args(args + ["--preset", "paper"])).loss_on_prompt
+        is loss_on_prompt
+    )
+    assert config_from_args(build_parser().parse_args(args)).loss_on_prompt is False  # the project preset
+    given = ["--preset", "paper", "--loss-on-prompt", "false"]
+    assert config_from_args(build_parser().parse_args(args + given)).loss_on_prompt is False
+
+
 def test_a_checkpoint_is_asked_in_the_formats_it_was_trained_on():
     from training.inference import settings_from_info
 

@@ -8,9 +8,10 @@ import torch
 from safetensors.torch import load_file
 from transformers import TrainerControl, TrainerState
 
+from tests.training.conftest import train_until_stopped
 from training.config import METHODS
 from training.inference import CHECKPOINT_INFO
-from training.trainer import RunMonitor, accuracy_collapse_reason, train
+from training.trainer import RunMonitor, accuracy_collapse_reason, eval_loss_divergence_reason, train
 
 
 def logged_losses(result) -> list[float]:
@@ -53,19 +54,13 @@ def test_a_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_one(
         config, train_questions=questions, eval_questions=[], teacher=teacher, output_dir=tmp_path / "a"
     )
 
-    seen = []
-
-    def progress(p):
-        seen.append(p)
-
-    stopped = train(
+    stopped, seen = train_until_stopped(
         config,
+        stop_after=4,
         train_questions=questions,
         eval_questions=[],
         teacher=teacher,
         output_dir=tmp_path / "b",
-        progress=progress,
-        should_stop=lambda: seen[-1].step >= 4 if seen else False,  # asked after the step's progress
     )
     assert (stopped.status, stopped.global_step) == ("stopped", 4)
     assert Path(stopped.last_checkpoint).name == "checkpoint-4"
@@ -148,15 +143,62 @@ def test_a_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
     assert Path(result.last_checkpoint).name == f"checkpoint-{step - 1}"  # the diverged state is never saved
 
 
-def test_collapsing_held_out_accuracy_is_divergence(tiny_config):
-    config = tiny_config(collapse_min_accuracy=0.3, collapse_ratio=0.5)
-    assert accuracy_collapse_reason(0.2, None, 10, config) == ""  # no best yet
-    assert accuracy_collapse_reason(0.1, 0.25, 10, config) == ""  # the best never got anywhere
-    assert accuracy_collapse_reason(0.4, 0.6, 10, config) == ""  # a drop, not a collapse
-    assert "collapsed to 0.250 at step 10 (best 0.600" in accuracy_collapse_reason(0.25, 0.6, 10, config)
+def test_collapsing_held_out_accuracy_is_divergence_when_enough_questions_are_held_out(tiny_config):
+    config = tiny_config(collapse_min_accuracy=0.3, collapse_ratio=0.5, collapse_min_questions=20)
+    assert accuracy_collapse_reason(0.2, None, 10, config, held_out=40) == ""  # no best yet
+    assert accuracy_collapse_reason(0.1, 0.25, 10, config, held_out=40) == ""  # the best never got anywhere
+    assert accuracy_collapse_reason(0.4, 0.6, 10, config, held_out=40) == ""  # a drop, not a collapse
+    assert "collapsed to 0.250 at step 10 (best 0.600" in accuracy_collapse_reason(
+        0.25, 0.6, 10, config, held_out=40
+    )
+    # The demo's 2 held-out questions: 1 of 2 to 0 of 2 is noise, not a collapse.
+    assert accuracy_collapse_reason(0.0, 0.5, 10, config, held_out=2) == ""
 
-    monitor = RunMonitor(config, progress=None, should_stop=None)
+    monitor = RunMonitor(config, progress=None, should_stop=None, held_out=40)
     state, control = TrainerState(global_step=10, best_metric=0.6), TrainerControl(should_save=True)
     monitor.on_evaluate(None, state, control, metrics={"eval_accuracy": 0.25})
     assert control.should_training_stop and not control.should_save
     assert monitor.divergence_reason.startswith("held-out accuracy collapsed")
+
+
+def test_a_held_out_loss_far_above_its_best_or_not_finite_is_divergence(tiny_config):
+    config = tiny_config(divergence_loss_ratio=3.0)
+    assert eval_loss_divergence_reason(2.0, None, 5, config) == ""  # the first evaluation
+    assert eval_loss_divergence_reason(2.9, 1.0, 5, config) == ""  # worse, not diverged
+    assert "rose to 3.5000 at step 5 (best 1.0000; the limit is 3.0 × best)" in eval_loss_divergence_reason(
+        3.5, 1.0, 5, config
+    )
+    assert (
+        eval_loss_divergence_reason(float("nan"), 1.0, 5, config) == "the held-out loss became nan at step 5"
+    )
+    assert eval_loss_divergence_reason(99.0, 1.0, 5, tiny_config(divergence_loss_ratio=0)) == ""  # off
+
+    # The monitor keeps the best held-out loss across evaluations, and a resumed run's from its history.
+    monitor = RunMonitor(config, progress=None, should_stop=None, info={}, held_out=2)
+    state = TrainerState(
+        global_step=10, log_history=[{"eval_loss": 1.5, "step": 5}, {"eval_loss": 1.2, "step": 10}]
+    )
+    monitor.on_train_begin(None, state, TrainerControl())
+    assert monitor.best_eval_loss == 1.2
+    control = TrainerControl(should_save=True)
+    # Held-out accuracy from 1 of 2 to 0 of 2 (the demo's case) with a sound loss does not stop the run...
+    monitor.on_evaluate(None, state, control, metrics={"eval_accuracy": 0.0, "eval_loss": 1.3})
+    assert not control.should_training_stop and control.should_save
+    # ... a loss far above its best does.
+    monitor.on_evaluate(None, state, control, metrics={"eval_accuracy": 0.5, "eval_loss": 4.0})
+    assert control.should_training_stop and not control.should_save
+    assert monitor.divergence_reason.startswith("the held-out loss rose to 4.0000 at step 10")
+
+
+def test_a_run_whose_held_out_loss_explodes_fails_with_the_reason(tmp_path, tiny_config, questions, teacher):
+    # A learning rate far too high: the training loss stays finite while the held-out loss soars.
+    config = tiny_config(learning_rate=3.0, max_steps=12, eval_every=2, divergence_loss_ratio=1.5)
+    result = train(
+        config, train_questions=questions, eval_questions=questions[:4], teacher=teacher, output_dir=tmp_path
+    )
+    assert result.status == "diverged", result.history
+    assert result.divergence_reason.startswith("the held-out loss rose to"), result.divergence_reason
+    assert result.global_step < config.max_steps
+    assert (
+        Path(result.last_checkpoint).name == f"checkpoint-{result.global_step - 2}"
+    )  # not the diverged state

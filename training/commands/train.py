@@ -27,6 +27,7 @@ from ..config import (
 from ..cqa import EVAL_FRACTION, load_split, train_eval_split
 from ..formats import FORMATS
 from ..presets import PRESETS, preset_settings
+from ..students import is_causal_student
 from ..teacher_outputs import load_teacher_explanations
 from ..trainer import Progress, train
 
@@ -49,6 +50,13 @@ def _tri_state(text: str) -> bool | None:
     return values[text.lower()]
 
 
+def _boolean(text: str) -> bool:
+    values = {"true": True, "false": False}
+    if text.lower() not in values:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return values[text.lower()]
+
+
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset",
@@ -59,7 +67,7 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("training settings (defaults: the project preset's)")
     for spec in fields(TrainConfig):
         default = spec.default if spec.default is not MISSING else None
-        kind = _tri_state if default is None else type(default)
+        kind = _tri_state if default is None else _boolean if isinstance(default, bool) else type(default)
         shown = "auto" if default is None else default
         group.add_argument(
             "--" + spec.name.replace("_", "-"),
@@ -75,7 +83,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The preset's settings for the method, overridden by the options given."""
     given = {spec.name: getattr(args, spec.name) for spec in fields(TrainConfig) if hasattr(args, spec.name)}
     method = given.get("method", TrainConfig.method)
-    return TrainConfig(**(preset_settings(args.preset, method) | given))
+    causal = is_causal_student(given.get("student", TrainConfig.student))
+    return TrainConfig(**(preset_settings(args.preset, method, causal=causal) | given))
 
 
 def register(subparsers) -> None:

@@ -4,6 +4,10 @@ Students × methods × data variants × seeds with the paper's hyperparameters a
 (the study's exact formats, text sources, wrong option, label lengths, final weights; the first seed trains
 10,000 steps), then inference on the validation split and a study over the four conditions. Each run of the command launches what can be launched now and says
 what it waits for; run it again (or pass --wait) to go on once the workers are done.
+
+Decoder-only students (e.g. `--students Qwen/Qwen3-0.6B`) train with the study extension's settings: 8 questions a
+micro-batch, 4 micro-batches a step, 1,024 tokens, learning rate 5e-5, an evaluation every 250 steps (each an
+option, `--causal-...`), and with the paper preset the extension's loss over prompt and completion.
 """
 
 import time
@@ -15,7 +19,13 @@ from django.core.management.base import BaseCommand, CommandError
 from models_app.models import DataVariant, TrainingMethod
 from studies.pipeline import HUB, Plan, QueueRunner, advance
 from training.key_values import parse_key_values
-from training.presets import PAPER_FIRST_SEED_STEPS, PRESETS
+from training.presets import (
+    EXTENSION_CAUSAL_MICRO_BATCH,
+    EXTENSION_CAUSAL_SETTINGS,
+    PAPER_FIRST_SEED_STEPS,
+    PRESETS,
+    causal_student_settings,
+)
 
 from ._pipeline_options import add_data_and_teacher_options, pipeline_errors, teacher_from_options
 
@@ -63,6 +73,23 @@ class Command(BaseCommand):
             help=f"optimiser steps of the first seed's runs (the study's seed 0: {PAPER_FIRST_SEED_STEPS:,}; the "
             f"default with --preset paper, unless --set max_steps=... is given); the other seeds take max_steps",
         )
+        causal = parser.add_argument_group(
+            "decoder-only students", "settings of causal-LM students' runs (--set overrides them too)"
+        )
+        causal.add_argument(
+            "--causal-micro-batch",
+            type=int,
+            default=EXTENSION_CAUSAL_MICRO_BATCH,
+            help=f"questions per micro-batch (default {EXTENSION_CAUSAL_MICRO_BATCH}); a step is micro-batch × accumulation",
+        )
+        for name, value in EXTENSION_CAUSAL_SETTINGS.items():
+            causal.add_argument(
+                "--causal-" + name.replace("_", "-"),
+                dest=f"causal_{name}",
+                type=type(value),
+                default=value,
+                help=f"default {value:g}",
+            )
         parser.add_argument(
             "--study-student",
             default="",
@@ -92,6 +119,10 @@ class Command(BaseCommand):
                 cells=tuple(product(dict.fromkeys(options["methods"]), dict.fromkeys(options["variants"]))),
                 seeds=tuple(dict.fromkeys(options["seeds"])),
                 hyperparameters=overrides,
+                causal_hyperparameters=causal_student_settings(
+                    micro_batch=options["causal_micro_batch"],
+                    **{name: options[f"causal_{name}"] for name in EXTENSION_CAUSAL_SETTINGS},
+                ),
                 preset=options["preset"],
                 first_seed_steps=first_seed_steps,
                 limit=options["limit"],
