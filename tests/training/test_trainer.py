@@ -174,7 +174,7 @@ def test_a_held_out_loss_far_above_its_best_or_not_finite_is_divergence(tiny_con
     assert eval_loss_divergence_reason(99.0, 1.0, 5, tiny_config(divergence_loss_ratio=0)) == ""  # off
 
     # The monitor keeps the best held-out loss across evaluations, and a resumed run's from its history.
-    monitor = RunMonitor(config, progress=None, should_stop=None, info={}, held_out=2)
+    monitor = RunMonitor(config, progress=None, should_stop=None, held_out=2)
     state = TrainerState(
         global_step=10, log_history=[{"eval_loss": 1.5, "step": 5}, {"eval_loss": 1.2, "step": 10}]
     )
