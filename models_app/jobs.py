@@ -35,7 +35,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import DateTimeField, Exists, F, Func, OuterRef
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from .models import Run, RunAttempt
@@ -85,6 +86,18 @@ def error_text(exc: BaseException) -> str:
     return text[-ERROR_TEXT_LIMIT:]
 
 
+class DatabaseClock(Func):
+    """The database server's clock as the statement runs (PostgreSQL's clock_timestamp()): an attempt's start is
+    stamped after the claim saw its predecessor's end, so recorded attempts never seem to overlap. SQLite, whose
+    writes are serialised anyway, takes its usual current time."""
+
+    template = "clock_timestamp()"
+    output_field = DateTimeField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return Now().as_sqlite(compiler, connection, **extra_context)
+
+
 # --- claiming ---
 def _live_attempt():
     return RunAttempt.objects.filter(run=OuterRef("pk"), finished_at__isnull=True)
@@ -95,7 +108,7 @@ def claim(run_id: int, *, task_id: str | None) -> RunAttempt | None:
 
     With a `task_id`, only the task the run was queued for may claim it: a redelivered message of an earlier
     launch leaves a relaunched run to the task meant for it."""
-    now = timezone.now()
+    now = DatabaseClock()
     claimable = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).filter(~Exists(_live_attempt()))
     if task_id:
         claimable = claimable.filter(task_id=task_id)
@@ -109,15 +122,17 @@ def claim(run_id: int, *, task_id: str | None) -> RunAttempt | None:
                 finished_at=None,
             ):
                 return None
-            number, done = Run.objects.values_list("attempt", "progress_done").get(pk=run_id)
+            number, done, started = Run.objects.values_list("attempt", "progress_done", "started_at").get(
+                pk=run_id
+            )
             return RunAttempt.objects.create(
                 run_id=run_id,
                 number=number,
                 task_id=task_id or "",
                 host=socket.gethostname()[:255],
                 pid=os.getpid(),
-                started_at=now,
-                heartbeat_at=now,
+                started_at=started,
+                heartbeat_at=started,
                 progress_from=done,
                 progress_to=done,
             )
@@ -340,7 +355,7 @@ def run_handler(run: Run, ctx: JobContext) -> None:
 # --- ending ---
 def finish(ctx: JobContext, outcome: str, *, error: str = "") -> bool:
     """End the attempt and, while it is still the current one, the run: False when it was superseded."""
-    now = timezone.now()
+    now = DatabaseClock()
     run_fields = ctx.final_fields()
     with transaction.atomic():
         if ctx.attempt is not None:
