@@ -15,7 +15,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from training.cqa import SPLIT_FILES, DataError, Problem, load_questions, read_jsonl
+from training.cqa import DataError, Problem, load_questions, read_jsonl
+from training.datasets import split_of_file_name
 from training.teacher_outputs import RECORDED_FIELDS, TeacherExplanations, read_teacher_file
 from training.teacher_outputs import TeacherOutput as OutputRecord
 
@@ -39,8 +40,7 @@ class ImportSummary:
 
 def split_from_file_name(name: str) -> str | None:
     """The split a CQA file's name says it holds (cqa_train.jsonl, validation.jsonl, ...), if any."""
-    base = Path(name).name
-    return next((split for split, names in SPLIT_FILES.items() if base in names), None)
+    return split_of_file_name(name)
 
 
 def _shown_as(error: DataError, name: str) -> DataError:
