@@ -247,3 +247,15 @@ def dataset_of_folder(folder: str | Path) -> str:
         if path.stem in ("train", "validation", "test") and (found := _by_row(path)):
             return found
     return DEFAULT_DATASET
+
+
+def dataset_of_source(source: str | Path, dataset: str | None = None) -> str:
+    """The dataset of a `--data` source: `dataset` when given, else what `hub:NAME`, a folder's or a file's names
+    say (CQA for plain `hub`)."""
+    if dataset:
+        return dataset_spec(dataset).name
+    text = str(source)
+    if text == "hub" or text.startswith("hub:"):
+        return dataset_spec(text.partition(":")[2] or DEFAULT_DATASET).name
+    path = Path(source)
+    return dataset_of_folder(path) if path.is_dir() else dataset_of_file(path)
