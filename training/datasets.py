@@ -228,10 +228,11 @@ def split_of_file_name(name: str) -> str | None:
     )
 
 
-def dataset_of_file(path: str | Path) -> str:
-    """The dataset a question file holds: from its name (strategyqa_train.jsonl) or its first row's fields."""
+def dataset_of_file(path: str | Path, name: str | None = None) -> str:
+    """The dataset a question file holds: from its name (strategyqa_train.jsonl; `name` for an upload kept under
+    another) or its first row's fields."""
     path = Path(path)
-    return _by_prefix(path.name) or _by_row(path) or DEFAULT_DATASET
+    return _by_prefix(Path(name or path).name) or _by_row(path) or DEFAULT_DATASET
 
 
 def dataset_of_folder(folder: str | Path) -> str:

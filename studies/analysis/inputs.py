@@ -234,6 +234,7 @@ def validate_ratings(
         checker, frame["explanation_chars"], "explanation_chars", required=pd.Series(rated_item), minimum=0
     )
     out["answer_correct"] = _flags(checker, frame["answer_correct"], "answer_correct", allow_empty=True)
+    out["dataset"] = _text(column("dataset"))
     out["method"] = _text(column("method"))
     out["data_variant"] = _text(column("data_variant"))
     out["training_run_id"] = _whole_numbers(
