@@ -88,6 +88,20 @@ STRATEGYQA = {
             "Water feeds the flame of a candle.",
             "A flame needs air, and water puts it out.",
         ),
+        (
+            "Do birds lay eggs?",
+            "yes",
+            "Birds hatch from eggs.",
+            "Birds lay eggs from which their chicks hatch.",
+            "Birds give birth to live young.",
+        ),
+        (
+            "Can a stone swim?",
+            "no",
+            "Stones are heavy and lifeless.",
+            "A stone paddles with its edges.",
+            "A stone is lifeless and sinks, so it cannot swim.",
+        ),
     ],
 }
 
@@ -103,11 +117,20 @@ ESNLI = {
         ("A woman rides a red bicycle.", "A woman is on a bike.", "entailment"),
         ("A woman rides a red bicycle.", "The woman is going to work.", "neutral"),
         ("A woman rides a red bicycle.", "The woman is driving a truck.", "contradiction"),
+        ("An old man feeds pigeons in a square.", "A man is feeding birds.", "entailment"),
+        ("An old man feeds pigeons in a square.", "The man is lonely.", "neutral"),
+        ("An old man feeds pigeons in a square.", "The man is asleep at home.", "contradiction"),
+        ("A chef slices onions in a kitchen.", "Someone is cutting food.", "entailment"),
+        ("A chef slices onions in a kitchen.", "The chef is crying.", "neutral"),
+        ("A chef slices onions in a kitchen.", "The chef is swimming.", "contradiction"),
     ],
     "test": [
         ("A dog catches a ball in a park.", "An animal is outside.", "entailment"),
         ("A dog catches a ball in a park.", "The dog is three years old.", "neutral"),
         ("A dog catches a ball in a park.", "The dog sleeps indoors.", "contradiction"),
+        ("A girl reads a book under a tree.", "A child is reading.", "entailment"),
+        ("A girl reads a book under a tree.", "The book is about horses.", "neutral"),
+        ("A girl reads a book under a tree.", "The girl is swimming in a pool.", "contradiction"),
     ],
 }
 ESNLI_LABELS = ("entailment", "neutral", "contradiction")

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from distill_site.background import run_beat_in_thread
 from models_app.management.commands.ensure_admin import credentials_file
 from studies.pipeline import DEMO_DATA, STUDY_CONDITIONS, ForegroundRunner, Plan, advance
+from training.datasets import DATASETS
 from training.students import RANDOM_PREFIX
 
 from ._pipeline_options import add_data_and_teacher_options, pipeline_errors, teacher_from_options
@@ -46,6 +47,11 @@ class Command(BaseCommand):
         add_data_and_teacher_options(
             parser, default_data=str(DEMO_DATA), default_teacher=DEMO_TEACHER, default_limit=DEMO_LIMIT
         )
+        parser.add_argument(
+            "--dataset",
+            choices=list(DATASETS),
+            help="which dataset the data holds (default: what its files say; with --data hub, cqa)",
+        )
         parser.add_argument("--student", default=DEMO_STUDENT, help=f"default {DEMO_STUDENT}")
         parser.add_argument(
             "--steps", type=int, default=DEMO_STEPS, help=f"training steps (default {DEMO_STEPS})"
@@ -53,7 +59,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-serve", action="store_true", help="stop once the study is open")
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000", help="where to serve")
 
-    def handle(self, *args, student, steps, no_serve, addrport, **options):
+    def handle(self, *args, student, steps, no_serve, addrport, dataset, **options):
         if steps < 1:
             raise CommandError(f"--steps must be at least 1, got {steps}")
         echo = self.stdout.write
@@ -70,6 +76,7 @@ class Command(BaseCommand):
                 },
                 generation_config=DEMO_GENERATION,
                 limit=options["limit"],
+                dataset=dataset,
                 study_title="Demo: explanations of small students",
                 study_options={"allow_anonymous": True, "completion_url": ""},
             )
