@@ -131,18 +131,19 @@ class Command(BaseCommand):
                     for plan in plans
                 ]
         for plan, outcome in zip(plans, outcomes, strict=True):
+            named = f"{plan.spec.title}: " if several else ""
             if outcome.finished:
                 study = outcome.study
                 self.stdout.write(
                     self.style.SUCCESS(
-                        f"{plan.spec.title}: study #{study.pk} is open: entry link /s/{study.entry_token}/"
+                        f"{named}Study #{study.pk} is open: entry link /s/{study.entry_token}/"
                     )
                     + f" (results: /studies/{study.pk}/results/, students: /runs/results/)"
                 )
             else:
                 self.stdout.write(
-                    f"{plan.spec.title}: waiting for {_summary(outcome.waiting) or 'nothing'}. Run this command "
-                    "again once they finish (or pass --wait) to go on."
+                    f"{named}Waiting for {_summary(outcome.waiting) or 'nothing'}. Run this command again once "
+                    "they finish (or pass --wait) to go on."
                 )
 
 
