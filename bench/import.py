@@ -1,12 +1,14 @@
-"""Import of the full CQA train split and its recorded teacher outputs, on the configured database.
+"""Import of a dataset's full train split and its recorded teacher outputs, on the configured database.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/distill .venv/bin/python bench/import.py [--data ../shared/data/cqa]
+    ... bench/import.py --data ../shared/data/esnli      # e-SNLI: 10,983 pairs and their teacher outputs
 
 Runs in a throwaway database (`test_<name>`, created and dropped like the test suite's) and prints:
 - the time of each import, first and again (the second stores nothing: no duplicates);
 - the time to read the stored outputs back as the library's explanations (what a training job does first);
 - bulk storing vs one INSERT per output on the same records, and their ratio.
-The issue asks for the questions and the teacher outputs of the train split in under a minute together.
+The issues ask for the questions and the teacher outputs of the train split in under a minute together (CQA,
+issue 1; e-SNLI, issue 16). The dataset is read from the folder's files (cqa_train.jsonl, esnli_train.jsonl, ...).
 """
 
 import argparse
@@ -28,6 +30,8 @@ from django.db import connection, transaction  # noqa: E402
 from models_app import records, selectors  # noqa: E402
 from models_app.data_import import import_questions, import_teacher_outputs, records_from_recorded  # noqa: E402
 from models_app.models import GenerationRun, TeacherOutput, TrainingRun  # noqa: E402
+from training.cqa import split_file  # noqa: E402
+from training.datasets import dataset_of_folder  # noqa: E402
 from training.teacher_outputs import read_teacher_file  # noqa: E402
 
 COMPARED_RECORDS = 3000
@@ -87,16 +91,22 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--data", default=str(ROOT.parent / "shared" / "data" / "cqa"), help="folder of the CQA files"
+        "--data",
+        default=str(ROOT.parent / "shared" / "data" / "cqa"),
+        help="a data folder laid out like ../shared/data/cqa (or strategyqa, esnli)",
     )
     args = parser.parse_args()
     data = Path(args.data)
-    questions_file, teacher_file = data / "cqa_train.jsonl", data / "teacher_llama2_train.jsonl"
-    for path in (questions_file, teacher_file):
-        if not path.is_file():
-            sys.exit(
-                f"missing {path}: pass --data with the folder holding cqa_train.jsonl and teacher_llama2_train.jsonl"
-            )
+    try:
+        kind = dataset_of_folder(data)
+        questions_file = split_file(data, "train", kind)
+    except FileNotFoundError as error:
+        sys.exit(f"{error}: pass --data with a folder laid out like ../shared/data/cqa")
+    teacher_files = sorted(data.glob("teacher_*_train.jsonl"))
+    if not teacher_files:
+        sys.exit(f"no teacher_*_train.jsonl in {data}: the recorded teacher outputs of the train split")
+    teacher_file = teacher_files[0]
+    print(f"dataset: {kind}, {questions_file.name} and {teacher_file.name}")
 
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']} (a throwaway copy is used)")
     if connection.vendor != "postgresql":
@@ -106,23 +116,23 @@ def main() -> None:
         total = 0.0
         summary, seconds = timed(
             "questions, train (first import)",
-            lambda: import_questions(path=questions_file, dataset_name="cqa"),
+            lambda: import_questions(path=questions_file, dataset_name=kind),
         )
         total += seconds
         dataset = summary.dataset
         summary, seconds = timed(
             "teacher outputs, train (first import)",
-            lambda: import_teacher_outputs(path=teacher_file, dataset=dataset, teacher_name="llama2"),
+            lambda: import_teacher_outputs(path=teacher_file, dataset=dataset, teacher_name="llama"),
         )
         total += seconds
         print(f"{'both, first import':<58} {total:7.2f} s   (target: under 60 s)")
         timed(
             "questions, train (again: nothing new)",
-            lambda: import_questions(path=questions_file, dataset_name="cqa"),
+            lambda: import_questions(path=questions_file, dataset_name=kind),
         )
         timed(
             "teacher outputs, train (again: nothing new)",
-            lambda: import_teacher_outputs(path=teacher_file, dataset=dataset, teacher_name="llama2"),
+            lambda: import_teacher_outputs(path=teacher_file, dataset=dataset, teacher_name="llama"),
         )
         run = summary.generation_run
         training_run = TrainingRun.objects.create(

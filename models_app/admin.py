@@ -311,7 +311,8 @@ class ImportViewMixin:
 
 @admin.register(Dataset)
 class DatasetAdmin(ImportViewMixin, admin.ModelAdmin):
-    list_display = ("name", "source", "train_questions", "validation_questions", "created_at")
+    list_display = ("name", "kind", "source", "train_questions", "test_questions", "created_at")
+    list_filter = ("kind",)
     search_fields = ("name",)
     change_list_template = "admin/models_app/dataset/change_list.html"
 
@@ -321,7 +322,9 @@ class DatasetAdmin(ImportViewMixin, admin.ModelAdmin):
             .get_queryset(request)
             .annotate(
                 n_train=Count("questions", filter=Q(questions__split=Question.Split.TRAIN)),
-                n_validation=Count("questions", filter=Q(questions__split=Question.Split.VALIDATION)),
+                n_test=Count(
+                    "questions", filter=selectors.in_test_split(kind="kind", split="questions__split")
+                ),
             )
         )
 
@@ -329,10 +332,10 @@ class DatasetAdmin(ImportViewMixin, admin.ModelAdmin):
     def train_questions(self, dataset: Dataset) -> str:
         return _changelist_link("question", f"{dataset.n_train:,}", dataset=dataset.pk, split="train")
 
-    @admin.display(description="validation questions", ordering="n_validation")
-    def validation_questions(self, dataset: Dataset) -> str:
+    @admin.display(description="test set questions", ordering="n_test")
+    def test_questions(self, dataset: Dataset) -> str:
         return _changelist_link(
-            "question", f"{dataset.n_validation:,}", dataset=dataset.pk, split="validation"
+            "question", f"{dataset.n_test:,}", dataset=dataset.pk, split=dataset.test_split
         )
 
     def get_urls(self):

@@ -1,4 +1,5 @@
-"""Importing files into the store: CQA questions and recorded teacher outputs.
+"""Importing files into the store: questions of any registry dataset (CQA, StrategyQA, e-SNLI) and recorded
+teacher outputs.
 
 An import is all or nothing: the file is validated whole by the library (`training.cqa`,
 `training.teacher_outputs`), then checked against what is stored, then written in one transaction. Every problem is
@@ -15,7 +16,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from training.cqa import SPLIT_FILES, DataError, Problem, load_questions, read_jsonl
+from training.cqa import DataError, Problem, load_questions, read_jsonl
+from training.datasets import DATASETS, dataset_of_file, dataset_spec, split_of_file_name
 from training.teacher_outputs import RECORDED_FIELDS, TeacherExplanations, read_teacher_file
 from training.teacher_outputs import TeacherOutput as OutputRecord
 
@@ -39,8 +41,7 @@ class ImportSummary:
 
 def split_from_file_name(name: str) -> str | None:
     """The split a CQA file's name says it holds (cqa_train.jsonl, validation.jsonl, ...), if any."""
-    base = Path(name).name
-    return next((split for split, names in SPLIT_FILES.items() if base in names), None)
+    return split_of_file_name(name)
 
 
 def _shown_as(error: DataError, name: str) -> DataError:
@@ -66,41 +67,67 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def import_questions(
-    *, path: str | Path, dataset_name: str, split: str | None = None, source_name: str | None = None
-) -> ImportSummary:
-    """Import a CQA JSONL file (Hugging Face or CoS-E layout) into a dataset, creating the dataset if new.
-
-    `split` defaults to what the file name says (cqa_train.jsonl → train). `source_name` is how problems name
-    the file (an upload's own name); it defaults to the path.
-    """
-    path = Path(path)
-    name = source_name or str(path)
-    split = split or split_from_file_name(name)
-    if split not in Question.Split.values:
+def _kind_of(name: str, path: Path, dataset_name: str, kind: str | None) -> str:
+    """The registry dataset the file holds: `kind`, else the stored dataset's, else the file's names or fields."""
+    if kind and kind not in DATASETS:
+        raise DataError(
+            [Problem(name, 0, "dataset", f"unknown dataset {kind!r}; expected one of {tuple(DATASETS)}")]
+        )
+    stored = Dataset.objects.filter(name=dataset_name).values_list("kind", flat=True).first()
+    found = kind or stored or dataset_of_file(path, name)
+    if stored and found != stored:
         raise DataError(
             [
                 Problem(
-                    name, 0, "split", f"say which split the file holds: {' or '.join(Question.Split.values)}"
+                    name,
+                    0,
+                    "dataset",
+                    f"dataset {dataset_name} holds {dataset_spec(stored).title} questions, not "
+                    f"{dataset_spec(found).title}: import into another dataset",
                 )
             ]
         )
+    return found
+
+
+def import_questions(
+    *,
+    path: str | Path,
+    dataset_name: str,
+    split: str | None = None,
+    source_name: str | None = None,
+    kind: str | None = None,
+) -> ImportSummary:
+    """Import a JSONL file of questions into a dataset, creating the dataset if new.
+
+    `kind` is the registry dataset (cqa, strategyqa, esnli); by default the stored dataset's, or what the file's
+    name (strategyqa_train.jsonl) or first row's fields say. `split` defaults to what the file name says
+    (cqa_train.jsonl → train, esnli_test.jsonl → test). `source_name` is how problems name the file (an upload's
+    own name); it defaults to the path.
+    """
+    path = Path(path)
+    name = source_name or str(path)
+    kind = _kind_of(name, path, dataset_name, kind)
+    split = split or split_from_file_name(name)
+    splits = dataset_spec(kind).splits
+    if split not in splits:
+        raise DataError([Problem(name, 0, "split", f"say which split the file holds: {' or '.join(splits)}")])
     try:
-        questions = load_questions(path)
+        questions = load_questions(path, kind)
     except DataError as exc:
         raise _shown_as(exc, name) from None
 
     with transaction.atomic():
-        dataset, _ = Dataset.objects.get_or_create(name=dataset_name, defaults={"source": name})
+        dataset, _ = Dataset.objects.get_or_create(name=dataset_name, defaults={"source": name, "kind": kind})
         stored = {
-            qid: (row_split, text, choices, key)
-            for qid, row_split, text, choices, key in Question.objects.filter(dataset=dataset).values_list(
-                "external_id", "split", "text", "choices", "answer_key"
-            )
+            qid: (row_split, text, choices, key, fields)
+            for qid, row_split, text, choices, key, fields in Question.objects.filter(
+                dataset=dataset
+            ).values_list("external_id", "split", "text", "choices", "answer_key", "fields")
         }
         new, unchanged, changed = [], 0, []
         for question in questions:
-            values = (split, question.question, list(question.choices), question.answer_key)
+            values = (split, question.question, list(question.choices), question.answer_key, question.fields)
             if question.id not in stored:
                 new.append(question)
             elif stored[question.id] == values:
@@ -130,6 +157,7 @@ def import_questions(
                     text=q.question,
                     choices=list(q.choices),
                     answer_key=q.answer_key,
+                    fields=q.fields,
                 )
                 for q in new
             ],
@@ -139,7 +167,7 @@ def import_questions(
 
 
 def _difference(stored: tuple, incoming: tuple) -> str:
-    names = ("split", "text", "choices", "answer")
+    names = ("split", "text", "choices", "answer", "fields")
     return ", ".join(name for name, a, b in zip(names, stored, incoming, strict=True) if a != b)
 
 
@@ -153,7 +181,7 @@ def records_from_recorded(item: TeacherExplanations, params: dict) -> list[Outpu
     if item.option_explanations is not None:
         records += [
             OutputRecord(id=item.id, kind="option_explanation", option_label=label, text=text, params=params)
-            for label, text in zip(OPTION_LABELS, item.option_explanations, strict=True)
+            for label, text in zip(OPTION_LABELS, item.option_explanations, strict=False)
             if text is not None
         ]
     return records
@@ -275,6 +303,19 @@ def _unknown_or_mixed(
             ),
             key=lambda p: p.line,
         )
+    labels = OPTION_LABELS[: dataset.spec.option_count]
+    extra = sorted({r.id for r in records if r.option_label and r.option_label not in labels})
+    if extra:
+        lines = _lines_of(path, extra)
+        return [
+            Problem(
+                name,
+                lines.get(qid, 0),
+                "option_explanations",
+                f"question {qid} has {len(labels)} options ({dataset.spec.title}), the file explains more",
+            )
+            for qid in extra
+        ]
     splits = sorted({split for _, split in questions.values()})
     if len(splits) > 1:
         return [Problem(name, 0, "id", f"the file mixes questions of the {' and '.join(splits)} splits")]

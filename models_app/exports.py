@@ -48,6 +48,7 @@ def prediction_table(inference_run: InferenceRun) -> Iterator[list]:
             question.external_id,
             question.text,
             *question.choices,
+            *[""] * (len(OPTION_LABELS) - len(question.choices)),  # StrategyQA has 2 options, e-SNLI 3
             question.answer_key,
             question.answer_text,
             prediction.predicted_label,

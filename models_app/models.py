@@ -16,26 +16,50 @@ from django.db.models import Q
 from django.utils import timezone
 
 from training.cqa import LABELS
+from training.cqa import Question as LibraryQuestion
+from training.datasets import DATASETS, DEFAULT_DATASET, DatasetSpec, dataset_spec
 
-OPTION_LABELS = LABELS  # the library's option letters
+OPTION_LABELS = LABELS  # the library's option letters (a dataset of k options uses the first k)
+DATASET_KINDS = [(spec.name, spec.title) for spec in DATASETS.values()]  # the library's dataset registry
 ENV_VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class Dataset(models.Model):
     name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(
+        max_length=40,
+        choices=DATASET_KINDS,
+        default=DEFAULT_DATASET,
+        help_text="Which dataset of the library's registry its questions are (options, fields, test split).",
+    )
     source = models.CharField(
         max_length=500, blank=True, help_text="File, folder or hub id it was imported from."
     )
     created_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=list(DATASETS)), name="dataset_kind_in_registry")
+        ]
+
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def spec(self) -> DatasetSpec:
+        return dataset_spec(self.kind)
+
+    @property
+    def test_split(self) -> str:
+        """The split that serves as its test set (CQA: validation; StrategyQA, e-SNLI: test)."""
+        return self.spec.test_split
 
 
 # Choices live at module level so that the models' Meta constraints can name them.
 class Split(models.TextChoices):
     TRAIN = "train", "train"
-    VALIDATION = "validation", "validation (test set)"
+    VALIDATION = "validation", "validation (CQA's test set)"
+    TEST = "test", "test"
 
 
 class Question(models.Model):
@@ -45,8 +69,13 @@ class Question(models.Model):
     external_id = models.CharField(max_length=100, help_text="The question's id in its source (CQA id).")
     split = models.CharField(max_length=20, choices=Split.choices)
     text = models.TextField()
-    choices = models.JSONField(help_text="The five answer options, in order A–E.")
+    choices = models.JSONField(help_text="The answer options, in order A, B, ... (five for CQA).")
     answer_key = models.CharField(max_length=1)
+    fields = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The dataset's own fields: StrategyQA's facts, e-SNLI's premise, ...",
+    )
 
     class Meta:
         constraints = [
@@ -64,6 +93,25 @@ class Question(models.Model):
     @property
     def answer_text(self) -> str:
         return self.choices[OPTION_LABELS.index(self.answer_key)]
+
+    def as_library(self, kind: str) -> LibraryQuestion:
+        """The library's record of this question, of the dataset `kind` (its dataset's)."""
+        return library_question(self.external_id, self.text, self.choices, self.answer_key, self.fields, kind)
+
+
+def library_question(
+    external_id: str, text: str, choices: list, answer_key: str, fields: dict, kind: str
+) -> LibraryQuestion:
+    """A stored question's columns as the library's record (training.cqa.Question)."""
+    extra = tuple((name, fields[name]) for name in dataset_spec(kind).fields if name in fields)
+    return LibraryQuestion(
+        id=external_id,
+        question=text,
+        choices=tuple(choices),
+        answer_key=answer_key,
+        dataset=kind,
+        extra=extra,
+    )
 
 
 class TeacherBackend(models.TextChoices):

@@ -5,11 +5,14 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, Exists, F, OuterRef, Q
 
 from training import cqa
+from training.datasets import DATASETS
 from training.intervals import bootstrap_interval, share_interval
 from training.teacher_outputs import TeacherExplanations, explanations_from_outputs
 from training.teacher_outputs import TeacherOutput as OutputRecord
@@ -31,9 +34,10 @@ from .models import (
     TeacherOutput,
     TrainingMethod,
     TrainingRun,
+    library_question,
 )
 
-CHANCE_ACCURACY = 1 / len(OPTION_LABELS)
+CHANCE_ACCURACY = 1 / len(OPTION_LABELS)  # CQA's; a cell of another dataset has its own (CellResult.chance)
 NEAR_CHANCE_MARGIN = 0.1  # mean accuracy below chance + this margin means the student learned next to nothing
 # Metrics shown first, in this order, when a run reports them; any others follow alphabetically.
 METRIC_ORDER = (
@@ -92,17 +96,20 @@ def attempt_totals(*, run: Run, before: int | None = None) -> AttemptTotals:
     )
 
 
+def in_test_split(*, kind: str, split: str = "split") -> Q:
+    """Rows whose `split` field holds the test split of the dataset whose kind is the field `kind` (CQA:
+    validation; StrategyQA, e-SNLI: test)."""
+    return reduce(or_, (Q(**{split: spec.test_split, kind: spec.name}) for spec in DATASETS.values()))
+
+
 def questions_for_split(*, dataset: Dataset, split: str) -> list[cqa.Question]:
     """A dataset's questions of one split as the library's records, in a stable order (by id)."""
     rows = (
         Question.objects.filter(dataset=dataset, split=split)
         .order_by("external_id")
-        .values_list("external_id", "text", "choices", "answer_key")
+        .values_list("external_id", "text", "choices", "answer_key", "fields")
     )
-    return [
-        cqa.Question(id=qid, question=text, choices=tuple(choices), answer_key=key)
-        for qid, text, choices, key in rows
-    ]
+    return [library_question(*row, dataset.kind) for row in rows]
 
 
 def teacher_explanations(*, training_run: TrainingRun) -> dict[str, TeacherExplanations]:
@@ -147,12 +154,12 @@ def fed_example(*, training_run: TrainingRun) -> tuple[list[dict], str]:
         )
     row = (
         train_questions.order_by("external_id")
-        .values_list("external_id", "text", "choices", "answer_key")
+        .values_list("external_id", "text", "choices", "answer_key", "fields")
         .first()
     )
     if row is None:
         return [], "no train question has teacher outputs in this run's generation runs"
-    question = cqa.Question(id=row[0], question=row[1], choices=tuple(row[2]), answer_key=row[3])
+    question = library_question(*row, training_run.dataset.kind)
     teacher = _explanations(
         TeacherOutput.objects.filter(
             generation_run__in=training_run.generation_runs.all(),
@@ -294,6 +301,7 @@ class CellResult:
     runs: list[RunResult]
     accuracy: Summary
     metrics: dict[str, Summary]
+    chance: float = CHANCE_ACCURACY  # 1 / the dataset's number of options
 
     @property
     def condition_name(self) -> str:
@@ -305,7 +313,7 @@ class CellResult:
 
     @property
     def near_chance(self) -> bool:
-        return self.accuracy.mean < CHANCE_ACCURACY + NEAR_CHANCE_MARGIN
+        return self.accuracy.mean < self.chance + NEAR_CHANCE_MARGIN
 
 
 @dataclass(frozen=True)
@@ -354,7 +362,9 @@ def settings_label(hyperparameters: dict) -> str:
 def _latest_test_inference(training_runs: list[TrainingRun]) -> dict[int, InferenceRun]:
     runs = (
         InferenceRun.objects.filter(
-            training_run__in=training_runs, status=Run.Status.SUCCEEDED, split=Question.Split.VALIDATION
+            in_test_split(kind="training_run__dataset__kind"),
+            training_run__in=training_runs,
+            status=Run.Status.SUCCEEDED,
         )
         .annotate(
             n_predictions=Count("predictions"),
@@ -436,6 +446,7 @@ def _tabulate(training_runs: list[TrainingRun]) -> TrainingResults:
                 runs=results,
                 accuracy=Summary.of([result.accuracy for result in results], interval=True),
                 metrics={name: Summary.of(values) for name, values in metric_values.items()},
+                chance=1 / results[0].run.dataset.spec.option_count,
             )
         )
     metric_names = sorted({name for row in rows for name in row.metrics}, key=_metric_sort_key)

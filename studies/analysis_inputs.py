@@ -114,14 +114,16 @@ def study_accuracy(*, study: Study) -> tuple[pd.DataFrame | None, list[str]]:
             )
         return None, notes
 
-    cells = Counter((r.run.method, r.run.data_variant, r.run.student, r.run.seed) for r in known)
+    cells = Counter(
+        (r.run.dataset_id, r.run.method, r.run.data_variant, r.run.student, r.run.seed) for r in known
+    )
     repeated = [cell for cell, n in cells.items() if n > 1]
     if repeated:
-        method, variant, student, seed = repeated[0]
+        _, method, variant, student, seed = repeated[0]
         ids = [
             f"#{r.run.pk}"
             for r in known
-            if (r.run.method, r.run.data_variant, r.run.student, r.run.seed) == repeated[0]
+            if (r.run.dataset_id, r.run.method, r.run.data_variant, r.run.student, r.run.seed) == repeated[0]
         ]
         notes.append(
             "No accuracy table: the conditions come from different training grids (other teacher data or "
@@ -131,7 +133,18 @@ def study_accuracy(*, study: Study) -> tuple[pd.DataFrame | None, list[str]]:
         return None, notes
 
     accuracy = pd.DataFrame(
-        [(r.run.method, r.run.data_variant, r.run.student, r.run.seed, r.accuracy, r.run.pk) for r in known],
+        [
+            (
+                r.run.method,
+                r.run.data_variant,
+                r.run.student,
+                r.run.seed,
+                r.accuracy,
+                r.run.pk,
+                r.run.dataset.kind,
+            )
+            for r in known
+        ],
         columns=list(ACCURACY_COLUMNS),
     )
     accuracy.attrs["source"] = f"accuracies of the training runs behind study {study.pk} (database)"

@@ -51,15 +51,15 @@ class ParsedExplanations:
 
 
 def answer_label(question: Question, answer: str) -> str | None:
-    """The option label an answer names: a label A–E, or an option's text (the gold one when it appears twice)."""
+    """The option label an answer names: one of the question's labels (A–E for CQA, A–B for StrategyQA), or an
+    option's text (the gold one when it appears twice)."""
     answer = answer.strip()
-    if answer in OPTION_LABELS:
+    labels = OPTION_LABELS[: len(question.choices)]
+    if answer in labels:
         return answer
     wanted = answer.lower()
     matches = [
-        label
-        for label, text in zip(OPTION_LABELS, question.choices, strict=True)
-        if text.strip().lower() == wanted
+        label for label, text in zip(labels, question.choices, strict=True) if text.strip().lower() == wanted
     ]
     if question.answer_key in matches:
         return question.answer_key

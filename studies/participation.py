@@ -287,12 +287,12 @@ def serve_next_item(*, participant: Participant, now: datetime | None = None) ->
     # time dominates this query); attention checks are rare enough to be loaded on their own.
     assignment = (
         participant.assignments.filter(submitted_at__isnull=True)
-        .select_related("explanation__question")
+        .select_related("explanation__question__dataset")
         .order_by("position")
         .first()
     )
     if assignment is not None and assignment.attention_check_id:
-        assignment.attention_check = AttentionCheck.objects.select_related("question").get(
+        assignment.attention_check = AttentionCheck.objects.select_related("question__dataset").get(
             pk=assignment.attention_check_id
         )
     if assignment is not None and assignment.served_at is None:
@@ -308,7 +308,7 @@ def rated_item(*, participant: Participant, position: int) -> Assignment | None:
     """The participant's slot at `position` if it has been rated, with what is needed to show it again."""
     assignment = (
         participant.assignments.filter(position=position, submitted_at__isnull=False)
-        .select_related("explanation__question", "attention_check__question")
+        .select_related("explanation__question__dataset", "attention_check__question__dataset")
         .first()
     )
     if assignment is not None:

@@ -39,6 +39,7 @@ from models_app.models import (
     TrainingRun,
 )
 from training.cqa import load_split, split_file, write_questions
+from training.datasets import DatasetSpec, dataset_of_source, dataset_spec
 from training.presets import PRESETS, preset_settings
 from training.students import is_causal_student
 from training.teacher import TeacherSpec
@@ -71,7 +72,7 @@ class PipelineError(Exception):
 
 @dataclass(frozen=True)
 class Plan:
-    data: str  # a folder holding cqa_train.jsonl and cqa_validation.jsonl, or "hub"
+    data: str  # a folder laid out like ../shared/data/cqa (or strategyqa, esnli), or "hub" / "hub:NAME"
     teacher: TeacherSpec
     students: tuple[str, ...]
     cells: tuple[tuple[str, str], ...]  # (method, data variant), each trained for every student and seed
@@ -92,8 +93,15 @@ class Plan:
     decision_study: bool = (
         False  # also open a decision study beside the rating study (`ensure_decision_study`)
     )
+    dataset: str | None = (
+        None  # the registry dataset; default: what the data folder's files (or hub:NAME) say
+    )
 
     def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "dataset", dataset_of_source(self.data, self.dataset))
+        except ValueError as error:
+            raise PipelineError(str(error)) from None
         if self.preset not in PRESETS:
             raise PipelineError(f"unknown preset {self.preset!r}; expected one of {', '.join(PRESETS)}")
         if self.first_seed_steps is not None and self.first_seed_steps < 1:
@@ -113,9 +121,17 @@ class Plan:
             raise PipelineError(f"the study's seed {self.study_seed} is not among {self.seeds}")
 
     @property
+    def spec(self) -> DatasetSpec:
+        return dataset_spec(self.dataset)
+
+    @property
+    def from_hub(self) -> bool:
+        return self.data == HUB or self.data.startswith(f"{HUB}:")
+
+    @property
     def dataset_name(self) -> str:
-        if self.data == HUB:
-            name = "cqa-hub"
+        if self.from_hub:
+            name = f"{self.dataset}-hub"
         elif Path(self.data).resolve() == DEMO_DATA.resolve():
             name = "demo"
         else:
@@ -125,7 +141,7 @@ class Plan:
     @property
     def origin(self) -> str:
         """Where the questions come from: `hub`, or the data folder's absolute path."""
-        return HUB if self.data == HUB else str(Path(self.data).resolve())
+        return f"{HUB}:{self.dataset}" if self.from_hub else str(Path(self.data).resolve())
 
     def hyperparameters_for(self, method: str, seed: int, student: str) -> dict:
         """The preset's settings for `method` and the student's kind, a causal student's settings, the overrides,
@@ -285,13 +301,20 @@ def ensure_questions(*, plan: Plan, echo: Echo) -> Dataset:
             f"dataset {name} holds questions imported from {dataset.source}, not from {plan.origin}; rename or "
             "delete that dataset in the admin, or import your files under another folder name"
         )
-    for split in Question.Split.values:
+    if dataset is not None and dataset.kind != plan.dataset:
+        raise PipelineError(
+            f"dataset {name} holds {dataset.spec.title} questions, not {plan.spec.title}; rename or delete it "
+            "in the admin, or import your files under another folder name"
+        )
+    for split in (Question.Split.TRAIN, plan.spec.test_split):
         count = Question.objects.filter(dataset__name=name, split=split).count()
         if count:
             echo(f"  {split}: {count:,} questions of dataset {name} already imported")
             continue
         path, source = _split_file(plan, split)
-        summary = import_questions(path=path, dataset_name=name, split=split, source_name=source)
+        summary = import_questions(
+            path=path, dataset_name=name, split=split, source_name=source, kind=plan.dataset
+        )
         echo(f"  {split}: imported {summary}")
     return Dataset.objects.get(name=name)
 
@@ -299,11 +322,11 @@ def ensure_questions(*, plan: Plan, echo: Echo) -> Dataset:
 def _split_file(plan: Plan, split: str) -> tuple[Path, str]:
     """The file to import and how to name its source: the source's own file, or the (first `limit`) questions
     written under ARTIFACTS_DIR."""
-    if plan.data != HUB and not plan.limit:
-        path = split_file(plan.origin, split)
+    if not plan.from_hub and not plan.limit:
+        path = split_file(plan.origin, split, plan.dataset)
         return path, str(path)
-    questions = load_split(plan.data, split)[: plan.limit]
-    path = Path(settings.ARTIFACTS_DIR) / "data" / plan.dataset_name / f"cqa_{split}.jsonl"
+    questions = load_split(plan.origin, split, plan.dataset)[: plan.limit]
+    path = Path(settings.ARTIFACTS_DIR) / "data" / plan.dataset_name / plan.spec.split_files(split)[0]
     first = f", first {plan.limit}" if plan.limit else ""
     return write_questions(questions, path), f"{plan.origin} ({split}{first}, copied to {path})"
 
@@ -422,7 +445,8 @@ def ensure_inference(
     *, dataset: Dataset, training_runs: Sequence[TrainingRun], runner, echo: Echo
 ) -> list[InferenceRun]:
     """Predictions of each trained student's evaluated checkpoint (its best, or with `evaluated_checkpoint`
-    final, its last) on the validation split; returns the succeeded runs."""
+    final, its last) on the dataset's test split (CQA: validation; StrategyQA, e-SNLI: test); returns the
+    succeeded runs."""
     succeeded = []
     for training_run in training_runs:
         final = training_run.hyperparameters.get("evaluated_checkpoint") == "final"
@@ -430,12 +454,13 @@ def ensure_inference(
             "training_run": training_run,
             "checkpoint_role": Checkpoint.Role.LAST if final else Checkpoint.Role.BEST,
             "dataset": dataset,
-            "split": Question.Split.VALIDATION,
+            "split": dataset.test_split,
         }
         run = InferenceRun.objects.filter(**wanted).order_by("-pk").first()
         if run is None:
             name = (
-                f"{training_run.student} {training_run.condition_name} seed {training_run.seed} on validation"
+                f"{training_run.student} {training_run.condition_name} seed {training_run.seed} on "
+                f"{dataset.test_split}"
             )
             run = services.create_run(run=InferenceRun(name=name, **wanted), launch=False)
         if _settle(run, runner, echo, "inference"):
@@ -499,11 +524,11 @@ def _create_study(*, plan: Plan, runs: Sequence[InferenceRun]) -> Study:
     per_condition = min(STUDY_ITEMS_PER_CONDITION, (len(common) - checks) // len(runs))
     if per_condition < 1:
         raise PipelineError(
-            f"the students answered and explained only {len(common)} validation question(s) in common; a study "
+            f"the students answered and explained only {len(common)} test question(s) in common; a study "
             f"over {len(runs)} conditions needs at least {len(runs)}: train longer (more steps) or on more questions"
         )
     study = study_services.create_study(
-        title=plan.study_title,
+        title=plan.study_title if plan.dataset == "cqa" else f"{plan.study_title} ({plan.spec.title})",
         inference_runs=runs,
         items_per_condition=per_condition,
         attention_checks=checks,

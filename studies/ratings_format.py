@@ -12,6 +12,7 @@ RATINGS_COLUMNS = (
     "seconds_on_item",
     "explanation_chars",
     "answer_correct",
+    "dataset",  # the registry dataset the item's question comes from (cqa, strategyqa, esnli): a study may mix them
     "method",
     "data_variant",
     "training_run_id",

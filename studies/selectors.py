@@ -62,6 +62,9 @@ def rating_rows(*, study: Study, include_test_responses: bool = False) -> Iterat
         "assignment__seconds_on_item",
         Coalesce(Length(explanation + "text"), Length("assignment__attention_check__instruction")),
         explanation + "correct",
+        Coalesce(
+            explanation + "question__dataset__kind", "assignment__attention_check__question__dataset__kind"
+        ),
         F(f"{explanation}{_RUN}__method"),
         F(f"{explanation}{_RUN}__data_variant"),
         F(f"{explanation}{_RUN}_id"),
@@ -72,8 +75,8 @@ def rating_rows(*, study: Study, include_test_responses: bool = False) -> Iterat
         "assignment__submitted_at",
     )
     for row in values.iterator(chunk_size=5000):
-        (pid, condition, qid, position, scale, value, seconds, chars, correct) = row[:9]
-        (method, variant, run_id, seed, status, check_id, is_test, rated_at) = row[9:]
+        (pid, condition, qid, position, scale, value, seconds, chars, correct, dataset) = row[:10]
+        (method, variant, run_id, seed, status, check_id, is_test, rated_at) = row[10:]
         yield {
             "study_id": str(study.pk),
             "participant_id": pid,
@@ -85,6 +88,7 @@ def rating_rows(*, study: Study, include_test_responses: bool = False) -> Iterat
             "seconds_on_item": "" if seconds is None else f"{seconds:.3f}",
             "explanation_chars": _text(chars),
             "answer_correct": _text(correct),
+            "dataset": dataset,
             "method": _text(method),
             "data_variant": _text(variant),
             "training_run_id": _text(run_id),
@@ -221,6 +225,7 @@ ITEM_COLUMNS = (
     "attention_check",
     "excluded",
     "exclusion_reason",
+    "dataset",
     "sample_rank",
     "question",
     "choices",
@@ -248,7 +253,7 @@ def item_rows(*, study: Study, include_test_responses: bool = False) -> Iterator
     items = {item.question_id: item for item in study.items.all()}
     explanations = (
         Explanation.objects.filter(condition__study=study, question_id__in=items)
-        .select_related("question", "condition__inference_run__training_run")
+        .select_related("question__dataset", "condition__inference_run__training_run")
         .order_by("condition__position", "condition_id")
     )
     rows = []
@@ -276,7 +281,7 @@ def item_rows(*, study: Study, include_test_responses: bool = False) -> Iterator
                 "times_rated_completed": str(counts_completed[(e.pk, None)]),
             }
         )
-    for check in study.attention_checks.select_related("question"):
+    for check in study.attention_checks.select_related("question__dataset"):
         rows.append(
             {
                 **_question_fields(check.question),
@@ -305,9 +310,11 @@ def _question_fields(question) -> dict[str, str]:
         "question_id": question.external_id,
         "question": question.text,
         "choices": " | ".join(
-            f"{label}: {text}" for label, text in zip(OPTION_LABELS, question.choices, strict=True)
+            f"{label}: {text}"
+            for label, text in zip(OPTION_LABELS[: len(question.choices)], question.choices, strict=True)
         ),
         "gold_answer": question.answer_key,
+        "dataset": question.dataset.kind,
     }
 
 

@@ -21,6 +21,7 @@ from .deciding import Step
 from .forms import CONFIDENCE_ANCHORS, ConsentForm, DecisionForm, DemographicsForm, RatingForm
 from .models import Participant, Study
 from .participation import Stage
+from .question_display import question_view
 
 PROLIFIC_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -475,9 +476,8 @@ def _item_context(participant: Participant, assignment, form: RatingForm) -> dic
         "position": assignment.position,
         "total": participant.sequence_length,
         "question": question,
-        "choices": list(zip(OPTION_LABELS, question.choices, strict=True)),
+        **question_view(question, answer_label),  # per dataset: choices, yes/no, premise and hypothesis
         "answer_label": answer_label,
-        "answer_text": question.choices[OPTION_LABELS.index(answer_label)],
         "explanation_text": explanation.text if explanation else check.instruction,
         "correct": explanation.correct if explanation else None,
         "is_check": check is not None,  # an attention check: no model's answer or explanation to show

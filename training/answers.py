@@ -1,4 +1,4 @@
-"""Map a student's answer text to one of the five options, recording which rule matched.
+"""Map a student's answer text to one of a question's options, recording which rule matched.
 
 Rules, in order: `exact` (the text of an option, ignoring case, spacing and end punctuation), `letter` (a, (a),
 A) ...), `closest` (the most similar option text, when similar enough), else `none`. Inference may then, when asked,
@@ -34,15 +34,15 @@ def match_option(
     if not answer:
         return AnswerMatch("", "none")
     options = [normalize(choice) for choice in question.choices]
-    exact = [label for label, option in zip(LABELS, options, strict=True) if option == answer]
+    exact = [label for label, option in zip(question.labels, options, strict=True) if option == answer]
     if exact:
         # Some questions list the same text twice: that text is the gold answer if either copy is.
         return AnswerMatch(question.answer_key if question.answer_key in exact else exact[0], "exact")
     letter = _LETTER.match(answer)
-    if letter:
+    if letter and letter.group(1).upper() in question.labels:
         return AnswerMatch(letter.group(1).upper(), "letter")
     scores = [SequenceMatcher(None, answer, option).ratio() for option in options]
-    best = max(range(len(LABELS)), key=scores.__getitem__)
+    best = max(range(len(options)), key=scores.__getitem__)
     if scores[best] >= min_similarity:
         return AnswerMatch(LABELS[best], "closest")
     return AnswerMatch("", "none")

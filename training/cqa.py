@@ -14,18 +14,30 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-LABELS = ("A", "B", "C", "D", "E")
-SPLITS = ("train", "validation")
-# File names looked for in a data folder, per split, in order.
-SPLIT_FILES = {split: (f"cqa_{split}.jsonl", f"{split}.jsonl") for split in SPLITS}
+LABELS = ("A", "B", "C", "D", "E")  # option letters; a dataset of k options uses the first k
+SPLITS = (
+    "train",
+    "validation",
+    "test",
+)  # which of them a dataset has, and which is its test set: its registry entry
 
 
 @dataclass(frozen=True)
 class Question:
     id: str
     question: str
-    choices: tuple[str, ...]  # five options, in order A–E
-    answer_key: str  # one of LABELS
+    choices: tuple[str, ...]  # k options, in order A, B, ... (five for CQA)
+    answer_key: str  # one of `labels`
+    dataset: str = "cqa"  # its entry in the dataset registry (training.datasets)
+    extra: tuple[tuple[str, str], ...] = ()  # the dataset's own fields (premise, hypothesis, facts, ...)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return LABELS[: len(self.choices)]
+
+    @property
+    def fields(self) -> dict[str, str]:
+        return dict(self.extra)
 
     @property
     def answer_index(self) -> int:
@@ -36,11 +48,12 @@ class Question:
         return self.choices[self.answer_index]
 
     def to_json(self) -> dict:
-        """The Hugging Face `commonsense_qa` layout."""
+        """The Hugging Face `commonsense_qa` layout, plus the dataset's own fields."""
         return {
             "id": self.id,
             "question": self.question,
-            "choices": {"label": list(LABELS), "text": list(self.choices)},
+            **self.fields,
+            "choices": {"label": list(self.labels), "text": list(self.choices)},
             "answerKey": self.answer_key,
         }
 
@@ -91,28 +104,44 @@ def read_jsonl(path: Path, problems: list[Problem]) -> Iterator[tuple[int, dict]
 
 
 def parse_question(
-    obj: dict, *, file: str = "<data>", line: int = 0
+    obj: dict, *, file: str = "<data>", line: int = 0, dataset=None
 ) -> tuple[Question | None, list[Problem]]:
-    """Validate one row in either layout. Returns the question, or None and the problems found."""
+    """Validate one row in either layout, for `dataset` (a `training.datasets.DatasetSpec`; CQA when None).
+    Returns the question, or None and the problems found."""
+    from .datasets import dataset_spec
+
+    spec = dataset or dataset_spec("cqa")
     problems: list[Problem] = []
 
     def problem(field: str, message: str) -> None:
         problems.append(Problem(file, line, field, message))
 
-    for field in ("id", "question"):
+    obj = spec.complete_row(obj)
+    for field in ("id", "question", *spec.fields):
         value = obj.get(field)
         if value is None:
             problem(field, "missing field")
         elif not isinstance(value, str) or not value.strip():
             problem(field, "must be a non-empty string")
 
-    choices, answer_key = _parse_choices_and_answer(obj, problem)
+    choices, answer_key = _parse_choices_and_answer(obj, problem, LABELS[: spec.option_count])
+    if spec.options and choices and tuple(choices) != spec.options:
+        problem("choices", f"{spec.title} has the options {list(spec.options)}, got {list(choices)}")
     if problems:
         return None, problems
-    return Question(id=obj["id"], question=obj["question"], choices=choices, answer_key=answer_key), []
+    extra = tuple((field, obj[field]) for field in spec.fields)
+    return Question(
+        id=obj["id"],
+        question=obj["question"],
+        choices=choices,
+        answer_key=answer_key,
+        dataset=spec.name,
+        extra=extra,
+    ), []
 
 
-def _parse_choices_and_answer(obj: dict, problem) -> tuple[tuple[str, ...], str]:
+def _parse_choices_and_answer(obj: dict, problem, expected: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    k = len(expected)
     raw = obj.get("choices")
     if raw is None:
         problem("choices", "missing field")
@@ -122,11 +151,11 @@ def _parse_choices_and_answer(obj: dict, problem) -> tuple[tuple[str, ...], str]
         if not isinstance(texts, list) or not isinstance(labels, list):
             problem("choices", "must have 'label' and 'text' lists")
             return (), ""
-        if len(texts) != len(LABELS) or len(labels) != len(LABELS):
-            problem("choices", f"expected 5 choices, got {len(texts)}")
+        if len(texts) != len(expected) or len(labels) != len(expected):
+            problem("choices", f"expected {k} choices, got {len(texts)}")
             return (), ""
-        if list(labels) != list(LABELS):
-            problem("choices.label", f"labels must be {list(LABELS)}, got {labels}")
+        if list(labels) != list(expected):
+            problem("choices.label", f"labels must be {list(expected)}, got {labels}")
         answer_key = obj.get("answerKey")
         if answer_key is None:
             problem("answerKey", "missing field")
@@ -134,8 +163,8 @@ def _parse_choices_and_answer(obj: dict, problem) -> tuple[tuple[str, ...], str]
             problem("answerKey", f"{answer_key!r} is not among the labels {labels}")
     elif isinstance(raw, list):  # CoS-E layout
         texts = raw
-        if len(texts) != len(LABELS):
-            problem("choices", f"expected 5 choices, got {len(texts)}")
+        if len(texts) != len(expected):
+            problem("choices", f"expected {k} choices, got {len(texts)}")
             return (), ""
         answer = obj.get("answer")
         answer_key = ""
@@ -144,27 +173,27 @@ def _parse_choices_and_answer(obj: dict, problem) -> tuple[tuple[str, ...], str]
         elif answer not in texts:
             problem("answer", f"{answer!r} is not one of the choices")
         else:
-            answer_key = LABELS[texts.index(answer)]
+            answer_key = expected[texts.index(answer)]
     else:
         problem(
             "choices",
-            f"must be an object with label/text lists or a list of 5 strings, got {type(raw).__name__}",
+            f"must be an object with label/text lists or a list of {k} strings, got {type(raw).__name__}",
         )
         return (), ""
     bad = [i for i, text in enumerate(texts) if not isinstance(text, str) or not text.strip()]
     if bad:
-        problem("choices", f"choice(s) {', '.join(LABELS[i] for i in bad)} must be non-empty strings")
+        problem("choices", f"choice(s) {', '.join(expected[i] for i in bad)} must be non-empty strings")
     return tuple(texts), answer_key or ""
 
 
 def parse_questions(
-    rows: Iterable[tuple[int, dict]], *, file: str, problems: list[Problem]
+    rows: Iterable[tuple[int, dict]], *, file: str, problems: list[Problem], dataset=None
 ) -> list[Question]:
-    """Validate rows; collect problems (including duplicate ids) into `problems`."""
+    """Validate rows of `dataset` (CQA when None); collect problems (including duplicate ids) into `problems`."""
     questions: list[Question] = []
     first_line: dict[str, int] = {}
     for line, obj in rows:
-        question, found = parse_question(obj, file=file, line=line)
+        question, found = parse_question(obj, file=file, line=line, dataset=dataset)
         problems.extend(found)
         if question is None:
             continue
@@ -183,13 +212,17 @@ def parse_questions(
     return questions
 
 
-def load_questions(path: str | Path) -> list[Question]:
-    """Load and validate a JSONL file of questions. Raises DataError listing every problem."""
+def load_questions(path: str | Path, dataset: str | None = None) -> list[Question]:
+    """Load and validate a JSONL file of questions of `dataset` (a registry name; by default the one the file's
+    name or first row says). Raises DataError listing every problem."""
+    from .datasets import dataset_of_file, dataset_spec
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no question file at {path}")
+    spec = dataset_spec(dataset or dataset_of_file(path))
     problems: list[Problem] = []
-    questions = parse_questions(read_jsonl(path, problems), file=str(path), problems=problems)
+    questions = parse_questions(read_jsonl(path, problems), file=str(path), problems=problems, dataset=spec)
     if not questions and not problems:
         problems.append(Problem(str(path), 0, "", "the file holds no questions"))
     if problems:
@@ -197,25 +230,30 @@ def load_questions(path: str | Path) -> list[Question]:
     return questions
 
 
-def split_file(folder: str | Path, split: str) -> Path:
-    """The file of `split` in a data folder (e.g. cqa_train.jsonl)."""
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+def split_file(folder: str | Path, split: str, dataset: str | None = None) -> Path:
+    """The file of `split` in a data folder (e.g. cqa_train.jsonl, strategyqa_test.jsonl)."""
+    from .datasets import dataset_of_folder, dataset_spec
+
+    spec = dataset_spec(dataset or dataset_of_folder(folder))
+    names = spec.split_files(split)
     folder = Path(folder)
-    for name in SPLIT_FILES[split]:
+    for name in names:
         if (folder / name).is_file():
             return folder / name
-    raise FileNotFoundError(f"no {split} file in {folder}: expected one of {', '.join(SPLIT_FILES[split])}")
+    raise FileNotFoundError(f"no {split} file in {folder}: expected one of {', '.join(names)}")
 
 
-def load_split(source: str | Path, split: str) -> list[Question]:
-    """Questions of a split from a JSONL file, a data folder, or `hub` (tau/commonsense_qa, when online)."""
-    if str(source) == "hub":
-        from .hub import load_cqa_from_hub
+def load_split(source: str | Path, split: str, dataset: str | None = None) -> list[Question]:
+    """Questions of a split from a JSONL file, a data folder, or `hub` (the dataset's hub copy, when online).
+    `dataset` names the registry entry; by default the folder's or file's names say which (CQA for `hub`)."""
+    if str(source) == "hub" or str(source).startswith("hub:"):
+        from .hub import load_from_hub
 
-        return load_cqa_from_hub(split)
+        return load_from_hub(dataset or str(source).partition(":")[2] or "cqa", split)
     source = Path(source)
-    return load_questions(split_file(source, split) if source.is_dir() else source)
+    if source.is_dir():
+        return load_questions(split_file(source, split, dataset), dataset)
+    return load_questions(source, dataset)
 
 
 EVAL_FRACTION = 0.1  # the paper's held-out share of the train questions

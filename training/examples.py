@@ -39,9 +39,10 @@ def counterfactual_labels(
     `config.WRONG_OPTIONS`): wrong ones drawn per question with the seed, the first wrong ones in option order,
     or the first ones whatever they are. [] when too few have an explanation."""
     options = teacher.option_explanations or ()
-    explained = [label for label, text in zip(LABELS, options, strict=False) if text and text.strip()]
+    labels = question.labels
+    explained = [label for label, text in zip(labels, options, strict=False) if text and text.strip()]
     if rule == "first":
-        return list(LABELS[:count]) if all(label in explained for label in LABELS[:count]) else []
+        return list(labels[:count]) if all(label in explained for label in labels[:count]) else []
     available = [label for label in explained if label != question.answer_key]
     if len(available) < count:
         return []
@@ -105,7 +106,7 @@ def question_segments(
                     Segment(
                         task,
                         task_input(task, question, text, formats=formats),
-                        task_target(task, answer=option, formats=formats),
+                        task_target(task, answer=option, formats=formats, dataset=question.dataset),
                     )
                 )
         else:
@@ -113,7 +114,13 @@ def question_segments(
                 Segment(
                     task,
                     task_input(task, question, formats=formats),
-                    task_target(task, answer=answer, explanation=texts[task], formats=formats),
+                    task_target(
+                        task,
+                        answer=answer,
+                        explanation=texts[task],
+                        formats=formats,
+                        dataset=question.dataset,
+                    ),
                 )
             )
     return segments, []
@@ -173,6 +180,7 @@ def tokenizer_corpus(
     for question in questions:
         texts.append(question.question)
         texts.extend(question.choices)
+        texts.extend(text for _, text in question.extra)
         explanations = teacher.get(question.id)
         if explanations is not None:
             texts.extend(t for t in (explanations.explanation, explanations.revised_explanation) if t)

@@ -10,17 +10,24 @@
 The `paper` formats are the study's code's: every input ends with a space, the targets carry a prefix
 (`[answer] `, `[factual] Answer: `, `[counterfactual] `), and the counterfactual input joins the explanation with
 a literal backslash, `...{choices}\\Rationale: {wrong} ` (a typo the study's students trained with).
-`{choices}` is `(a) c1 (b) c2 (c) c3 (d) c4 (e) c5`; `{answer}` is the text of an option.
+`{choices}` is `(a) c1 (b) c2 (c) c3 (d) c4 (e) c5` (as many as the question has options); `{answer}` is the
+text of an option.
+
+Datasets (`training.datasets`) change two things: whether the input lists the choices (StrategyQA's does not:
+`[predict] Question: {q}`), and, per named formats, any of the settings of `Formats` (StrategyQA's `paper`
+formats are the study's StrategyQA code's: no trailing space, no `[answer] ` prefix, `\nRationale: {wrong}`).
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .cqa import LABELS, Question
+from .datasets import DATASETS, DEFAULT_DATASET, dataset_spec
 
 TASKS = ("predict", "explain", "factual", "counterfactual")
 
-QUESTION_INPUT = "[{task}] Question: {question}\nChoices: {choices}"
+QUESTION_ONLY_INPUT = "[{task}] Question: {question}"
+QUESTION_INPUT = QUESTION_ONLY_INPUT + "\nChoices: {choices}"
 CHOICE = "({letter}) {text}"
 PREDICT_TARGET = "The answer is {answer}"
 SO_THE_ANSWER_IS = "So the answer is {answer}."
@@ -57,15 +64,17 @@ FORMATS = {
 DEFAULT_FORMATS = "project"
 
 
-def formats_named(name: str) -> Formats:
+def formats_named(name: str, dataset: str = DEFAULT_DATASET) -> Formats:
+    """The formats `name` as `dataset` (a registry name) uses them."""
     if name not in FORMATS:
         raise ValueError(f"unknown formats {name!r}; expected one of {tuple(FORMATS)}")
-    return FORMATS[name]
+    return replace(FORMATS[name], **dataset_spec(dataset).format_overrides.get(name, {}))
 
 
 def format_choices(choices: tuple[str, ...]) -> str:
     return " ".join(
-        CHOICE.format(letter=label.lower(), text=text) for label, text in zip(LABELS, choices, strict=True)
+        CHOICE.format(letter=label.lower(), text=text)
+        for label, text in zip(LABELS[: len(choices)], choices, strict=True)
     )
 
 
@@ -75,10 +84,9 @@ def task_input(
     """The student's input for `task`; the counterfactual task also takes a (wrong option's) explanation."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; expected one of {TASKS}")
-    style = formats_named(formats)
-    text = QUESTION_INPUT.format(
-        task=task, question=question.question, choices=format_choices(question.choices)
-    )
+    style = formats_named(formats, question.dataset)
+    layout = QUESTION_INPUT if dataset_spec(question.dataset).show_choices else QUESTION_ONLY_INPUT
+    text = layout.format(task=task, question=question.question, choices=format_choices(question.choices))
     if task == "counterfactual":
         if explanation is None:
             raise ValueError("the counterfactual input needs the explanation of a wrong option")
@@ -86,7 +94,14 @@ def task_input(
     return text + style.input_end
 
 
-def task_target(task: str, *, answer: str = "", explanation: str = "", formats: str = DEFAULT_FORMATS) -> str:
+def task_target(
+    task: str,
+    *,
+    answer: str = "",
+    explanation: str = "",
+    formats: str = DEFAULT_FORMATS,
+    dataset: str = DEFAULT_DATASET,
+) -> str:
     """The student's target for `task`: `answer` is an option's text, `explanation` the teacher's."""
     if task == "predict":
         target = PREDICT_TARGET.format(answer=answer)
@@ -98,7 +113,7 @@ def task_target(task: str, *, answer: str = "", explanation: str = "", formats: 
         target = SO_THE_ANSWER_IS.format(answer=answer)
     else:
         raise ValueError(f"unknown task {task!r}; expected one of {TASKS}")
-    return formats_named(formats).prefix(task) + target
+    return formats_named(formats, dataset).prefix(task) + target
 
 
 def _strip_prefix(text: str, prefix: str) -> str:
@@ -111,14 +126,16 @@ def _strip_final_period(text: str) -> str:
     return text[:-1].rstrip() if text.endswith(".") else text
 
 
-def read_output(task: str, output: str, *, formats: str = DEFAULT_FORMATS) -> tuple[str, str]:
+def read_output(
+    task: str, output: str, *, formats: str = DEFAULT_FORMATS, dataset: str = DEFAULT_DATASET
+) -> tuple[str, str]:
     """Split a generated output into (answer text, explanation), the inverse of `task_target`.
 
     The formats' target prefix is dropped first. `predict`: the text after "The answer is"; `explain`: the whole
     output is the explanation; `factual`: the explanation before the last "So the answer is" and the answer
     after it (no marker: all explanation, no answer); `counterfactual`: the text after "So the answer is".
     """
-    output = _strip_prefix(output.strip(), formats_named(formats).prefix(task).strip())
+    output = _strip_prefix(output.strip(), formats_named(formats, dataset).prefix(task).strip())
     if task == "predict":
         return _strip_final_period(_strip_prefix(output, _PREDICT_PREFIX)), ""
     if task == "explain":
@@ -135,12 +152,13 @@ def read_output(task: str, output: str, *, formats: str = DEFAULT_FORMATS) -> tu
 
 
 def format_strings(formats: str = DEFAULT_FORMATS) -> list[str]:
-    """Every fixed piece of text the formats add, for building a tokenizer that knows them."""
-    style = formats_named(formats)
+    """Every fixed piece of text the formats add, for any dataset, for building a tokenizer that knows them."""
     texts = [QUESTION_INPUT.format(task=task, question="", choices="") for task in TASKS] + [
-        style.explanation_input.format(explanation=""),
         PREDICT_TARGET.format(answer=""),
         SO_THE_ANSWER_IS.format(answer=""),
         format_choices(("",) * len(LABELS)),
     ]
-    return texts + [prefix for _, prefix in style.target_prefixes]
+    for name in DATASETS:
+        style = formats_named(formats, name)
+        texts += [style.explanation_input.format(explanation=""), *(p for _, p in style.target_prefixes)]
+    return list(dict.fromkeys(texts))

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 
-from .cqa import LABELS, Question
+from .cqa import Question
 from .option_support import argues_for_other_option
 from .prompts import (
     ANSWER_LABELS,
@@ -168,8 +168,12 @@ class Generation:
         self.progress = progress
         self.kinds = KINDS_BY_METHOD[config.method]
         self.described = teacher.describe()
-        per_question = len(LABELS) if config.method == "option_explanations" else len(self.kinds)
-        self.stats = GenerationStats(items=len(self.questions) * per_question)
+        self.stats = GenerationStats(
+            items=sum(
+                len(q.choices) if config.method == "option_explanations" else len(self.kinds)
+                for q in self.questions
+            )
+        )
         ids = {q.id for q in self.questions}
         self.stored: dict[OutputKey, TeacherOutput] = {}
         for output in stored:
@@ -194,7 +198,11 @@ class Generation:
     def __iter__(self) -> Iterator[list[TeacherOutput]]:
         started = time.monotonic()
         self._report()
-        per_stage = len(LABELS) if self.config.method == "option_explanations" else 1
+        per_stage = (
+            max((len(q.choices) for q in self.questions), default=1)
+            if self.config.method == "option_explanations"
+            else 1
+        )
         step = max(1, (self.config.batch_size or self.teacher.preferred_batch) // per_stage)
         batches = (self._stages(self.questions[i : i + step]) for i in range(0, len(self.questions), step))
         asker = ThreadPoolExecutor(self.teacher.concurrent_calls, thread_name_prefix="teacher")
@@ -232,14 +240,17 @@ class Generation:
     # --- the methods, as stages of a batch; each stage is finished before the generator resumes ---
     def _stages(self, questions: list[Question]) -> Iterator[_Stage]:
         seed, config = self.config.seed, self.config
-        styled = {q.id: explain_draws(seed, q.id, examples=config.explain_examples) for q in questions}
+        styled = {
+            q.id: explain_draws(seed, q.id, examples=config.explain_examples, dataset=q.dataset)
+            for q in questions
+        }
         if config.method == "option_explanations":
             yield self._prepare(
                 "option_explanation",
                 [
                     _Job(q, label, explain_prompt(q, label, styled[q.id]), styled[q.id])
                     for q in questions
-                    for label in LABELS
+                    for label in q.labels
                 ],
             )
             return
@@ -256,6 +267,7 @@ class Generation:
                 q.id,
                 critique_examples=config.critique_examples,
                 revision_examples=config.revision_examples,
+                dataset=q.dataset,
             )
             for q in questions
         }

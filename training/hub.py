@@ -1,70 +1,51 @@
-"""CommonsenseQA from the Hugging Face hub (`tau/commonsense_qa`), when the machine is online.
+"""Datasets from the Hugging Face hub through `datasets`, when the machine is online (or the hub cache holds them).
 
-The dataset's parquet files are downloaded with huggingface_hub (cached as usual in the hub cache) and every
-row is validated like a local file, with the row number as the line.
+Each registry entry (`training.datasets`) names its hub id and maps a hub row to the project's layout; every row
+is then validated like a line of a local file, with the row number as the line.
 """
 
 from collections.abc import Iterable
 from pathlib import Path
 
-from .cqa import SPLITS, DataError, Problem, Question, parse_questions
+from .cqa import DataError, Problem, Question, parse_questions
+from .datasets import DatasetSpec, dataset_spec
 
-HUB_DATASET = "tau/commonsense_qa"
+HUB_DATASET = dataset_spec("cqa").hub_id
 
 
 class HubUnavailableError(RuntimeError):
     """The hub could not be reached and no copy of the data is cached."""
 
 
-def load_cqa_from_hub(
-    split: str, *, cache_dir: str | Path | None = None, endpoint: str | None = None
-) -> list[Question]:
-    """Questions of `split` (train or validation) from the hub copy of CommonsenseQA."""
-    from huggingface_hub import snapshot_download
+def load_from_hub(dataset: str, split: str, *, cache_dir: str | Path | None = None) -> list[Question]:
+    """Questions of `split` of `dataset` (a registry name) from its hub copy."""
+    import datasets
+    from datasets.exceptions import DatasetNotFoundError
 
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
-    pattern = f"data/{split}-*.parquet"
+    spec = dataset_spec(dataset)
+    spec.split_files(split)  # an unknown split is refused before any download
     try:
-        folder = snapshot_download(
-            HUB_DATASET, repo_type="dataset", allow_patterns=[pattern], cache_dir=cache_dir, endpoint=endpoint
+        rows = datasets.load_dataset(
+            spec.hub_id, spec.hub_config, split=split, cache_dir=str(cache_dir) if cache_dir else None
         )
-    except OSError as error:
+    except (OSError, ConnectionError, DatasetNotFoundError) as error:
+        folder = f"../shared/data/{spec.name}"
         raise HubUnavailableError(
-            f"cannot download {HUB_DATASET} from the Hugging Face hub ({str(error).splitlines()[0]}). "
-            "Without hub access, pass a local folder holding cqa_train.jsonl and cqa_validation.jsonl "
-            "(the commonsense_qa layout) instead of `hub`, e.g. --data ../shared/data/cqa"
+            f"cannot load {spec.hub_id} from the Hugging Face hub ({str(error).splitlines()[0]}). "
+            f"Without hub access, pass a local folder holding {' or '.join(spec.split_files(split))} "
+            f"instead of `hub`, e.g. --data {folder}"
         ) from None
-    files = sorted(Path(folder).glob(pattern))
-    if not files:
-        raise HubUnavailableError(
-            f"the hub copy of {HUB_DATASET} has no files matching {pattern} in {folder}"
-        )
-    return read_cqa_parquet(files)
+    return questions_from_rows(rows, spec, source=f"{spec.hub_id} ({split})")
 
 
-def read_cqa_parquet(paths: Iterable[str | Path]) -> list[Question]:
-    """Validate and read parquet files in the commonsense_qa layout. Raises DataError listing every problem."""
-    import pyarrow.parquet as pq
-
+def questions_from_rows(rows: Iterable[dict], dataset: str | DatasetSpec, *, source: str) -> list[Question]:
+    """Validate hub rows (e.g. a `datasets.Dataset`) of `dataset`. Raises DataError listing every problem."""
+    spec = dataset_spec(dataset)
     problems: list[Problem] = []
-    questions: list[Question] = []
-    first_file: dict[str, str] = {}
-    for path in paths:
-        rows = enumerate(pq.read_table(path).to_pylist(), start=1)
-        for question in parse_questions(rows, file=str(path), problems=problems):
-            if question.id in first_file:
-                problems.append(
-                    Problem(
-                        str(path),
-                        0,
-                        "id",
-                        f"duplicate id {question.id!r} (also in {first_file[question.id]})",
-                    )
-                )
-                continue
-            first_file[question.id] = str(path)
-            questions.append(question)
+    numbered = ((number, spec.hub_row(row)) for number, row in enumerate(rows, start=1))
+    questions = parse_questions(numbered, file=source, problems=problems, dataset=spec)
+    if not questions and not problems:
+        problems.append(Problem(source, 0, "", "the hub split holds no questions"))
     if problems:
         raise DataError(problems)
     return questions

@@ -187,7 +187,10 @@ def predict_questions(
             settings=settings,
             progress=report(len(questions)),
         )
-    read = [read_output(answer_task, output, formats=settings.formats) for output in answer_outputs]
+    read = [
+        read_output(answer_task, output, formats=settings.formats, dataset=question.dataset)
+        for output, question in zip(answer_outputs, questions, strict=True)
+    ]
     matches = [match_option(answer, question) for (answer, _), question in zip(read, questions, strict=True)]
     if settings.score_unmatched_answers:
         unmatched = [i for i, match in enumerate(matches) if not match.label]
@@ -197,7 +200,13 @@ def predict_questions(
             [task_input(answer_task, questions[i], formats=settings.formats) for i in unmatched],
             [
                 [
-                    task_target(answer_task, answer=choice, explanation=read[i][1], formats=settings.formats)
+                    task_target(
+                        answer_task,
+                        answer=choice,
+                        explanation=read[i][1],
+                        formats=settings.formats,
+                        dataset=questions[i].dataset,
+                    )
                     for choice in questions[i].choices
                 ]
                 for i in unmatched
@@ -211,7 +220,9 @@ def predict_questions(
         questions, answer_outputs, explain_outputs, read, matches, strict=True
     ):
         if explain_output:
-            explanation = read_output("explain", explain_output, formats=settings.formats)[1]
+            explanation = read_output(
+                "explain", explain_output, formats=settings.formats, dataset=question.dataset
+            )[1]
         records.append(
             PredictionRecord.of_answer(question, match, explanation=explanation, raw_output=output, mode=mode)
         )
@@ -302,7 +313,8 @@ def probe_counterfactuals(
     results = []
     for (question, label, _), output in zip(probes, outputs, strict=True):
         predicted = match_option(
-            read_output("counterfactual", output, formats=settings.formats)[0], question
+            read_output("counterfactual", output, formats=settings.formats, dataset=question.dataset)[0],
+            question,
         ).label
         results.append(CounterfactualProbe(question.id, label, predicted, predicted == label, output))
     return results

@@ -14,8 +14,6 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-import torch
-
 from .config import DATA_VARIANTS
 from .cqa import LABELS, Question
 from .inference import CounterfactualProbe, PredictionRecord
@@ -73,8 +71,11 @@ def consistent_with_prediction(
         return []
     explained = encoder.encode(list(explanations))
     options = encoder.encode([choice for q in questions for choice in q.choices])
-    options = options.view(len(questions), len(LABELS), -1)
-    closest = torch.einsum("nd,nkd->nk", explained, options).argmax(dim=1).tolist()
+    closest, start = [], 0
+    for i, question in enumerate(questions):  # questions of several datasets have different option counts
+        count = len(question.choices)
+        closest.append(int((options[start : start + count] @ explained[i]).argmax()))
+        start += count
     return [LABELS[index] == label for index, label in zip(closest, labels, strict=True)]
 
 

@@ -20,14 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .cqa import LABELS, Question
-from .worked_examples import REQUEST_PAIRS, STYLE_ADJECTIVES, WORKED_EXAMPLES, RequestPair, WorkedExample
+from .datasets import DATASETS, DEFAULT_DATASET, dataset_spec
+from .worked_examples import REQUEST_PAIRS, STYLE_ADJECTIVES, RequestPair, WorkedExample
 
 ANSWER_LINE = "The answer is ({letter}) {text}."
 
-EXPLAIN_INSTRUCTION = (
-    "Each question below has five answer choices and a given answer. Explain in two or three sentences why the "
-    "given answer fits the question."
-)
+# Each dataset's registry entry holds its explanation instruction and worked examples (training.datasets).
+EXPLAIN_INSTRUCTION = dataset_spec(DEFAULT_DATASET).explain_instruction
 # Drawn per prompt, and asked in the query rather than the instruction: every explanation prompt of a run then
 # starts with the same instruction and worked examples, a prefix the teacher computes once per batch.
 STYLE_REQUEST = "Give a {style_a} and {style_b} explanation for this question."
@@ -46,11 +45,11 @@ REVISION_REQUEST_LABEL = "Revision request:"
 REVISION_LABEL = "Revision:"
 ANSWER_LABELS = (EXPLANATION_LABEL, CRITIQUE_LABEL, REVISION_LABEL)  # labels that name a teacher's answer
 
-# Defaults of the paper: how many worked examples each prompt shows.
+# Defaults of the paper: how many worked examples each prompt shows (at most as many as a dataset has).
 EXPLAIN_EXAMPLES = 7
 CRITIQUE_EXAMPLES = 6
 REVISION_EXAMPLES = 4
-EXAMPLES_BY_ID = {example.id: example for example in WORKED_EXAMPLES}
+EXAMPLES_BY_ID = {example.id: example for spec in DATASETS.values() for example in spec.worked_examples}
 
 
 @dataclass(frozen=True)
@@ -79,8 +78,10 @@ def answer_line(choices: Sequence[str], label: str) -> str:
 
 
 def question_block(question: str, choices: Sequence[str], label: str) -> str:
-    """The question, its lettered choices (a)–(e), and the answer given as `label`."""
-    options = " ".join(f"({letter.lower()}) {text}" for letter, text in zip(LABELS, choices, strict=True))
+    """The question, its lettered choices (a), (b), ..., and the answer given as `label`."""
+    options = " ".join(
+        f"({letter.lower()}) {text}" for letter, text in zip(LABELS[: len(choices)], choices, strict=True)
+    )
     return f"Question: {question}\nAnswer choices: {options}\n{answer_line(choices, label)}"
 
 
@@ -93,21 +94,25 @@ def _rng(seed: int, question_id: str, purpose: str) -> random.Random:
     return random.Random(f"{seed}/{question_id}/{purpose}")
 
 
-def _check_count(count: int) -> int:
-    if not 0 < count <= len(WORKED_EXAMPLES):
-        raise ValueError(f"a prompt can show 1 to {len(WORKED_EXAMPLES)} worked examples, not {count}")
-    return count
+def _check_count(count: int, pool: tuple[WorkedExample, ...], limit: int) -> int:
+    """`count` worked examples of `pool`; a default (`limit`) larger than a dataset's pool shows them all."""
+    if not 0 < count <= len(pool) and not (count == limit and pool):
+        raise ValueError(f"a prompt can show 1 to {len(pool)} worked examples, not {count}")
+    return min(count, len(pool))
 
 
-def _draw_examples(rng: random.Random, count: int) -> list[str]:
-    return [example.id for example in rng.sample(WORKED_EXAMPLES, _check_count(count))]
+def _draw_examples(rng: random.Random, count: int, pool: tuple[WorkedExample, ...], limit: int) -> list[str]:
+    return [example.id for example in rng.sample(pool, _check_count(count, pool, limit))]
 
 
-def explain_draws(seed: int, question_id: str, *, examples: int = EXPLAIN_EXAMPLES) -> dict:
-    """The worked examples of the explanation prompt (the first `examples`, the same for every question) and
-    the two style adjectives drawn for this question."""
+def explain_draws(
+    seed: int, question_id: str, *, examples: int = EXPLAIN_EXAMPLES, dataset: str = DEFAULT_DATASET
+) -> dict:
+    """The worked examples of the explanation prompt (the first `examples` of the dataset's, the same for every
+    question) and the two style adjectives drawn for this question."""
     rng = _rng(seed, question_id, "explain")
-    fixed = WORKED_EXAMPLES[: _check_count(examples)]
+    pool = dataset_spec(dataset).worked_examples
+    fixed = pool[: _check_count(examples, pool, EXPLAIN_EXAMPLES)]
     return {"examples": [e.id for e in fixed], "styles": rng.sample(STYLE_ADJECTIVES, 2)}
 
 
@@ -117,13 +122,16 @@ def critique_revision_draws(
     *,
     critique_examples: int = CRITIQUE_EXAMPLES,
     revision_examples: int = REVISION_EXAMPLES,
+    dataset: str = DEFAULT_DATASET,
 ) -> dict:
-    """The request pair and the worked examples of a question's critique and revision prompts."""
+    """The request pair and the worked examples (of the question's dataset) of its critique and revision
+    prompts."""
     rng = _rng(seed, question_id, "critique_revision")
+    pool = dataset_spec(dataset).worked_examples
     return {
         "request_pair": rng.randrange(len(REQUEST_PAIRS)),
-        "critique_examples": _draw_examples(rng, critique_examples),
-        "revision_examples": _draw_examples(rng, revision_examples),
+        "critique_examples": _draw_examples(rng, critique_examples, pool, CRITIQUE_EXAMPLES),
+        "revision_examples": _draw_examples(rng, revision_examples, pool, REVISION_EXAMPLES),
     }
 
 
@@ -131,7 +139,7 @@ def explain_prompt(question: Question, label: str, draws: dict) -> Prompt:
     """Ask for an explanation of `label` given as the answer (the gold one, or another for counterfactuals)."""
     style_a, style_b = draws["styles"]
     return Prompt(
-        instruction=EXPLAIN_INSTRUCTION,
+        instruction=dataset_spec(question.dataset).explain_instruction,
         turns=tuple(
             (_example_block(EXAMPLES_BY_ID[i]), EXAMPLES_BY_ID[i].explanation) for i in draws["examples"]
         ),

@@ -4,7 +4,8 @@ Two file layouts hold teacher outputs:
 - *output records* (what `python -m training generate` writes): one JSON object per teacher output, with its
   provenance: `{"id", "kind", "option_label", "text", "prompt", "params", "flags", "usage", "cache_key", "created_at"}`;
 - *recorded* (outputs produced elsewhere, the layout of `teacher_llama2_*.jsonl`): one object per question,
-  `{"id", "answer", "explanation", "revised_explanation", "option_explanations": [5 strings A–E], "critique", ...}`.
+  `{"id", "answer", "explanation", "revised_explanation", "option_explanations": [one string per option, in
+  order: 5 for CQA, 2 for StrategyQA, 3 for e-SNLI], "critique", ...}`.
 
 `load_teacher_explanations` reads either (or several files mixed) into one `TeacherExplanations` per question.
 Every text goes through `first_line`, the post-processing the paper applied to live teacher outputs.
@@ -13,6 +14,7 @@ Every text goes through `first_line`, the post-processing the paper applied to l
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
+from itertools import zip_longest
 from pathlib import Path
 
 from .cqa import LABELS, DataError, Problem, read_jsonl
@@ -70,7 +72,7 @@ class TeacherExplanations:
     id: str
     explanation: str | None = None  # few-shot (data variant `unrevised`)
     revised_explanation: str | None = None  # after critique-revision (data variant `revised`)
-    option_explanations: tuple[str | None, ...] | None = None  # one per option A–E
+    option_explanations: tuple[str | None, ...] | None = None  # one per option, in order A, B, ...
     critique: str | None = None
 
 
@@ -109,11 +111,16 @@ def _check_recorded(obj: dict, file: str, line: int) -> list[Problem]:
     options = obj.get("option_explanations")
     if options is not None and (
         not isinstance(options, list)
-        or len(options) != len(LABELS)
+        or not 2 <= len(options) <= len(LABELS)
         or not all(isinstance(o, str) for o in options)
     ):
         problems.append(
-            Problem(file, line, "option_explanations", "must be a list of 5 strings (options A–E)")
+            Problem(
+                file,
+                line,
+                "option_explanations",
+                f"must be a list of 2 to {len(LABELS)} strings, one per option in order",
+            )
         )
     return problems
 
@@ -162,7 +169,7 @@ def _merge(old: TeacherExplanations | None, new: TeacherExplanations) -> Teacher
     if old.option_explanations and new.option_explanations:
         updates["option_explanations"] = tuple(
             n if n is not None else o
-            for o, n in zip(old.option_explanations, new.option_explanations, strict=True)
+            for o, n in zip_longest(old.option_explanations, new.option_explanations)
         )
     return replace(old, **updates)
 

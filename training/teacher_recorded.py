@@ -48,7 +48,8 @@ class RecordedTeacher:
         entry = self.outputs.get(request.question_id)
         if request.kind == "option_explanation":
             options = entry.option_explanations if entry else None
-            text = options[LABELS.index(request.option_label)] if options else None
+            index = LABELS.index(request.option_label)
+            text = options[index] if options and index < len(options) else None
             missing = f"option_explanations[{request.option_label}]"
         else:
             text = getattr(entry, request.kind) if entry else None

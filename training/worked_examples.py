@@ -1,4 +1,4 @@
-"""The project's own worked CQA-style examples and the texts drawn into teacher prompts.
+"""The project's own worked examples, per dataset (CQA, StrategyQA, e-SNLI), and the texts drawn into prompts.
 
 Each worked example carries everything the three prompts show: the good explanation (few-shot explanation
 prompt), a weaker draft with a critique of it (critique prompt), and a revision that answers the critique
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 class WorkedExample:
     id: str
     question: str
-    choices: tuple[str, str, str, str, str]  # A–E
+    choices: tuple[str, ...]  # in option order: A–E for CQA
     answer_key: str
     explanation: str  # two or three sentences on why the answer is right
     draft: str  # a weaker explanation, the one the critique is about
@@ -247,6 +247,217 @@ WORKED_EXAMPLES: tuple[WorkedExample, ...] = (
             "A leash is what a dog wears on a walk, and the front door is the way out, so a dog waiting there "
             "with a wagging tail wants to go for a walk. Baths, sleep, being alone and haircuts do not involve "
             "the leash or the door."
+        ),
+    ),
+)
+
+_YES_NO = ("yes", "no")
+
+STRATEGYQA_EXAMPLES: tuple[WorkedExample, ...] = (
+    WorkedExample(
+        id="sq-penguin-desert",
+        question="Would a penguin feel at home in the Sahara?",
+        choices=_YES_NO,
+        answer_key="B",
+        explanation=(
+            "Penguins live in cold southern waters and hunt fish in the sea. "
+            "The Sahara is a hot, dry desert with no sea to swim in, so a penguin would not feel at home there."
+        ),
+        draft="Penguins are birds and the Sahara is big.",
+        critique=(
+            "The explanation names two facts that do not bear on the question; it should compare what a penguin "
+            "needs with what the desert offers."
+        ),
+        revision=(
+            "A penguin needs cold weather and open sea for fishing, and the Sahara is one of the hottest and driest "
+            "places on Earth with no sea at all, so a penguin could not live there."
+        ),
+    ),
+    WorkedExample(
+        id="sq-cake-oven",
+        question="Is an oven useful for making a birthday cake?",
+        choices=_YES_NO,
+        answer_key="A",
+        explanation=(
+            "Most cakes are made from a batter that has to be baked. "
+            "An oven gives the steady heat that turns the batter into a cake, so it is useful for a birthday cake."
+        ),
+        draft="Ovens are in kitchens.",
+        critique="Where ovens stand does not answer the question; the explanation should say what the oven does.",
+        revision=(
+            "A birthday cake usually starts as a batter that must be baked, and an oven is what bakes it with even "
+            "heat, so an oven is useful for making one."
+        ),
+    ),
+    WorkedExample(
+        id="sq-moon-walk",
+        question="Could a person walk from London to New York?",
+        choices=_YES_NO,
+        answer_key="B",
+        explanation=(
+            "London and New York are separated by the Atlantic Ocean. "
+            "There is no land route between them, so nobody could walk the whole way."
+        ),
+        draft="It is very far, so it would take a long time.",
+        critique=(
+            "A long distance alone does not make a walk impossible; the explanation misses the ocean in between."
+        ),
+        revision=(
+            "The Atlantic Ocean lies between London and New York and there is no bridge or land across it, so the "
+            "trip cannot be made on foot however long one walks."
+        ),
+    ),
+    WorkedExample(
+        id="sq-violin-strings",
+        question="Does a violin player need to replace strings now and then?",
+        choices=_YES_NO,
+        answer_key="A",
+        explanation=(
+            "Violin strings stretch, wear and sometimes snap as they are played. "
+            "Players therefore put on new strings from time to time to keep the sound good."
+        ),
+        draft="Violins have four strings.",
+        critique="The number of strings is beside the point; the explanation should say why strings need replacing.",
+        revision=(
+            "Playing wears violin strings out: they lose their tone, stretch and can break, so a violinist has to "
+            "replace them now and then."
+        ),
+    ),
+    WorkedExample(
+        id="sq-ice-cream-winter",
+        question="Would ice cream left outside in an Arctic winter melt?",
+        choices=_YES_NO,
+        answer_key="B",
+        explanation=(
+            "Ice cream melts only above about zero degrees Celsius. "
+            "An Arctic winter stays far below freezing, so the ice cream would stay frozen."
+        ),
+        draft="Ice cream melts when it is warm.",
+        critique=(
+            "The explanation states a general rule but never applies it to the Arctic winter in the question."
+        ),
+        revision=(
+            "Ice cream needs temperatures above freezing to melt, and Arctic winters are far colder than that, so "
+            "ice cream left outside would stay frozen."
+        ),
+    ),
+    WorkedExample(
+        id="sq-bicycle-helmet",
+        question="Can a helmet help protect a cyclist in a fall?",
+        choices=_YES_NO,
+        answer_key="A",
+        explanation=(
+            "A helmet has a hard shell and padding that absorb the force of a blow to the head. "
+            "When a cyclist falls and hits the ground, the helmet takes much of that force."
+        ),
+        draft="Many cyclists wear helmets.",
+        critique="That many people wear helmets does not show that they protect; the explanation should say how.",
+        revision=(
+            "A helmet's shell and padding spread and absorb the force of an impact, so when a cyclist falls and "
+            "strikes their head, the helmet reduces the injury."
+        ),
+    ),
+)
+
+ESNLI_LABELS = ("entailment", "neutral", "contradiction")
+
+
+def _pair(premise: str, hypothesis: str) -> str:
+    return f"Premise: {premise} Hypothesis: {hypothesis} What is the relationship?"
+
+
+ESNLI_EXAMPLES: tuple[WorkedExample, ...] = (
+    WorkedExample(
+        id="nli-guitar",
+        question=_pair("A woman is playing a guitar on a stage.", "A woman is playing an instrument."),
+        choices=ESNLI_LABELS,
+        answer_key="A",
+        explanation="A guitar is an instrument, so a woman playing a guitar is playing an instrument.",
+        draft="Both sentences are about a woman.",
+        critique="Sharing a subject does not make one sentence follow from the other; it should link guitar and instrument.",
+        revision=(
+            "The premise says she plays a guitar, and a guitar is a musical instrument, so the hypothesis must be "
+            "true whenever the premise is."
+        ),
+    ),
+    WorkedExample(
+        id="nli-dog-park",
+        question=_pair("A dog runs across a park with a ball in its mouth.", "The dog is asleep on a sofa."),
+        choices=ESNLI_LABELS,
+        answer_key="C",
+        explanation="A dog running across a park cannot at the same time be asleep on a sofa.",
+        draft="The hypothesis is different from the premise.",
+        critique=(
+            "Being different is not enough for a contradiction; the explanation should say why both cannot be true."
+        ),
+        revision=(
+            "The premise has the dog awake and running outside in a park, while the hypothesis has it asleep "
+            "indoors on a sofa; both cannot hold at once."
+        ),
+    ),
+    WorkedExample(
+        id="nli-chef",
+        question=_pair(
+            "A man in a white apron is cutting vegetables.", "The man is cooking dinner for his family."
+        ),
+        choices=ESNLI_LABELS,
+        answer_key="B",
+        explanation=(
+            "Cutting vegetables may be part of cooking, but the premise does not say who the food is for or "
+            "that it is dinner."
+        ),
+        draft="The man could be cooking.",
+        critique="The explanation does not say what the premise leaves open, which is why the answer is neutral.",
+        revision=(
+            "The premise shows a man cutting vegetables but says nothing about the meal or his family, so the "
+            "hypothesis may be true or false."
+        ),
+    ),
+    WorkedExample(
+        id="nli-children-snow",
+        question=_pair(
+            "Two children are building a snowman in a yard.", "Children are playing outside in the snow."
+        ),
+        choices=ESNLI_LABELS,
+        answer_key="A",
+        explanation=(
+            "Building a snowman in a yard is playing outside in the snow, so the hypothesis follows from the premise."
+        ),
+        draft="Snowmen are made of snow.",
+        critique="The explanation mentions snow but not that the children are outside and playing.",
+        revision=(
+            "Two children building a snowman in a yard are outdoors, in snow, and playing, which is everything "
+            "the hypothesis says."
+        ),
+    ),
+    WorkedExample(
+        id="nli-bus",
+        question=_pair(
+            "An empty bus is parked at the station.", "A bus full of passengers waits at the station."
+        ),
+        choices=ESNLI_LABELS,
+        answer_key="C",
+        explanation="An empty bus has no passengers, so it cannot be full of passengers.",
+        draft="The bus is at the station in both.",
+        critique="The explanation points to what the sentences share rather than to where they conflict.",
+        revision=(
+            "The premise says the bus is empty and the hypothesis says it is full of passengers; a bus cannot be "
+            "both, so the hypothesis contradicts the premise."
+        ),
+    ),
+    WorkedExample(
+        id="nli-runner",
+        question=_pair("A runner crosses the finish line with her arms raised.", "The runner won the race."),
+        choices=ESNLI_LABELS,
+        answer_key="B",
+        explanation=(
+            "Runners raise their arms at the finish for many reasons, and the premise does not say she finished first."
+        ),
+        draft="She raised her arms, so she is happy.",
+        critique="Being happy is not the hypothesis; the explanation should say whether winning is settled.",
+        revision=(
+            "Crossing the line with raised arms fits a win but also a personal best or relief at finishing; the "
+            "premise does not settle whether she won, so the relationship is neutral."
         ),
     ),
 )

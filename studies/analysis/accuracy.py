@@ -52,8 +52,14 @@ class AccuracyAnalysis:
         }
 
 
+def cell_columns(runs: pd.DataFrame) -> list[str]:
+    """The columns of a cell: method, data variant and student, and the dataset when the runs span several."""
+    several = "dataset" in runs.columns and runs["dataset"].nunique() > 1
+    return ["dataset", *CELL] if several else CELL
+
+
 def flag_outliers(runs: pd.DataFrame) -> pd.DataFrame:
-    return outlier_bounds(runs, "accuracy", CELL)
+    return outlier_bounds(runs, "accuracy", cell_columns(runs))
 
 
 def analyze_accuracy(
@@ -71,6 +77,7 @@ def analyze_accuracy(
         )
     runs = validate_accuracy(accuracy)
     runs = runs.assign(condition=runs["method"] + "/" + runs["data_variant"])
+    cell = cell_columns(runs)
     if design == "conditions" and conditions:
         runs = runs[runs["condition"].isin(conditions)].reset_index(drop=True)
         if runs.empty:
@@ -78,7 +85,10 @@ def analyze_accuracy(
     runs = flag_outliers(runs)
     students = list(dict.fromkeys(runs["student"]))
     analysed = runs[~runs["outlier"]] if remove_outliers else runs
-    cells = _cells(analysed, runs)
+    cells = _cells(analysed, runs, cell)
+    label = cells["method"] + "/" + cells["data_variant"]
+    if "dataset" in cell:
+        label = label + " [" + cells["dataset"] + "]"
     summary = [
         f"{condition}: "
         + ", ".join(
@@ -90,9 +100,7 @@ def analyze_accuracy(
             for r in group.itertuples()
         )
         + "."
-        for condition, group in cells.assign(condition=cells["method"] + "/" + cells["data_variant"]).groupby(
-            "condition", sort=False
-        )
+        for condition, group in cells.assign(condition=label).groupby("condition", sort=False)
     ]
     flagged = runs[runs["outlier"]]
     if len(flagged):
@@ -112,7 +120,7 @@ def analyze_accuracy(
         other_anova, other_tukey, _ = _comparisons(other, students, design, alpha)
         kept, removed = (other_anova, anova) if remove_outliers else (anova, other_anova)
         kept_tukey, removed_tukey = (other_tukey, tukey) if remove_outliers else (tukey, other_tukey)
-        labels = [c for c in ("data_variant",) if c in anova.columns]
+        labels = [c for c in ("dataset", "data_variant") if c in anova.columns]
         if len(kept) and len(removed):
             summary += changed_conclusions(
                 kept[kept["term"] != "residual"],
@@ -149,18 +157,16 @@ def analyze_accuracy(
     )
 
 
-def _cells(analysed: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    """Per method x data variant x student: the analysed runs' n, mean with its 95% bootstrap interval over
-    seeds, SD, range, and the outliers the cell had."""
+def _cells(analysed: pd.DataFrame, runs: pd.DataFrame, cell: list[str]) -> pd.DataFrame:
+    """Per method x data variant x student (x dataset, when the runs span several): the analysed runs' n, mean
+    with its 95% bootstrap interval over seeds, SD, range, and the outliers the cell had."""
     rows = []
-    for (method, variant, student), group in analysed.groupby(CELL, sort=False):
+    for key, group in analysed.groupby(cell, sort=False):
         values = group["accuracy"].to_numpy(dtype=float)
         low, high = bootstrap_interval(values) if len(values) > 1 else (np.nan, np.nan)
         rows.append(
             {
-                "method": method,
-                "data_variant": variant,
-                "student": student,
+                **dict(zip(cell, key, strict=True)),
                 "n": len(values),
                 "mean": values.mean(),
                 "ci_low": low,
@@ -171,8 +177,8 @@ def _cells(analysed: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
             }
         )
     cells = pd.DataFrame(rows)
-    outliers = runs.groupby(CELL, sort=False)["outlier"].sum().rename("outliers").reset_index()
-    return cells.merge(outliers, on=CELL, how="left")
+    outliers = runs.groupby(cell, sort=False)["outlier"].sum().rename("outliers").reset_index()
+    return cells.merge(outliers, on=cell, how="left")
 
 
 def _factor(design: str) -> str:
@@ -189,6 +195,12 @@ def _comparisons(
         if design == "per_variant"
         else [({}, "over the conditions", runs)]
     )
+    if "dataset" in cell_columns(runs):  # the dataset is a factor: every comparison is made within a dataset
+        groups = [
+            ({"dataset": name, **labels}, f"{where} of {name}", part)
+            for labels, where, data in groups
+            for name, part in data.groupby("dataset", sort=False)
+        ]
     anova, tukey, lines = [], [], []
     for labels, where, data in groups:
         if data[factor].nunique() < 2:

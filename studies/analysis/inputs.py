@@ -18,7 +18,8 @@ from studies.ratings_format import PARTICIPANT_STATUSES, RATINGS_COLUMNS
 REQUIRED_RATINGS_COLUMNS = RATINGS_COLUMNS[:10]
 DEFAULT_SCALE_RANGE = (1, 5)
 
-ACCURACY_COLUMNS = ("method", "data_variant", "student", "seed", "accuracy", "training_run_id")
+# `dataset` (optional): a grid that spans several datasets is analysed per dataset (studies.analysis.accuracy).
+ACCURACY_COLUMNS = ("method", "data_variant", "student", "seed", "accuracy", "training_run_id", "dataset")
 REQUIRED_ACCURACY_COLUMNS = ACCURACY_COLUMNS[:5]
 
 ScaleRange = tuple[int, int] | Mapping[str, tuple[int, int]]
@@ -234,6 +235,7 @@ def validate_ratings(
         checker, frame["explanation_chars"], "explanation_chars", required=pd.Series(rated_item), minimum=0
     )
     out["answer_correct"] = _flags(checker, frame["answer_correct"], "answer_correct", allow_empty=True)
+    out["dataset"] = _text(column("dataset"))
     out["method"] = _text(column("method"))
     out["data_variant"] = _text(column("data_variant"))
     out["training_run_id"] = _whole_numbers(
@@ -327,12 +329,15 @@ def validate_accuracy(accuracy: pd.DataFrame) -> pd.DataFrame:
         frame["training_run_id"] if "training_run_id" in frame.columns else pd.Series([""] * len(frame))
     )
     out["training_run_id"] = _whole_numbers(checker, training_run, "training_run_id", required=False)
+    out["dataset"] = _text(frame["dataset"]) if "dataset" in frame.columns else ""
     checker.raise_if_any()
-    key = ["method", "data_variant", "student", "seed"]
+    key = ["method", "data_variant", "student", "seed", "dataset"]
     for values, group in list(out[out.duplicated(key, keep=False)].groupby(key, sort=False))[:10]:
         checker.flag_positions(
             list(group.index),
-            "the same method, data variant, student and seed twice: " + ", ".join(map(str, values)),
+            "the same method, data variant, student and seed twice: "
+            + ", ".join(map(str, values[:4]))
+            + (f" (dataset {values[4]})" if values[4] else ""),
         )
     checker.raise_if_any()
     out["seed"] = out["seed"].astype(int)

@@ -60,6 +60,36 @@ class RatingsAnalysis:
         }
 
 
+def dataset_condition(condition: str, dataset: str) -> str:
+    return f"{condition} [{dataset}]"
+
+
+def by_dataset(
+    kept: pd.DataFrame, conditions: list[str] | None, reference: str | None
+) -> tuple[pd.DataFrame, list[str] | None, str | None, list[str]]:
+    """A study whose items come from several datasets (the export's `dataset` column) is analysed with the dataset
+    as a factor crossed with the condition: each condition of each dataset is its own group, named
+    "condition [dataset]" (a plain `reference` is taken in the first dataset). One dataset: nothing changes."""
+    datasets = sorted(set(kept["dataset"]) - {""}) if "dataset" in kept.columns else []
+    if len(datasets) < 2:
+        return kept, conditions, reference, []
+    order = list(conditions) if conditions is not None else sorted(set(kept["condition"]))
+    kept = kept.assign(
+        condition=[
+            dataset_condition(c, d) if d else c
+            for c, d in zip(kept["condition"], kept["dataset"], strict=True)
+        ]
+    )
+    conditions = [dataset_condition(c, d) for d in datasets for c in order]
+    if reference is not None and reference not in conditions:
+        reference = dataset_condition(reference, datasets[0])
+    line = (
+        f"The items come from {len(datasets)} datasets ({', '.join(datasets)}): the dataset is a factor crossed "
+        "with the condition, so each condition is compared per dataset, as 'condition [dataset]'."
+    )
+    return kept, conditions, reference, [line]
+
+
 def analyze_ratings(
     ratings: pd.DataFrame,
     *,
@@ -83,7 +113,7 @@ def analyze_ratings(
     excluded = apply_exclusions(
         valid, include_test_responses=include_test_responses, include_statuses=include_statuses
     )
-    kept = excluded.kept
+    kept, conditions, reference, dataset_lines = by_dataset(excluded.kept, conditions, reference)
     source = ratings.attrs.get("source", "ratings")
     size = sample_size(kept, conditions)
     if size.blocking:
@@ -137,7 +167,7 @@ def analyze_ratings(
     ordinal = ordinal_check(tested, order, reference, alpha=alpha)
     agreement = krippendorff_alpha(kept, [s for s in scale_order if s not in constant], scale_range)
 
-    data_lines = list(excluded.lines)
+    data_lines = list(excluded.lines) + dataset_lines
     data_lines += [
         f"Every rating on {o} is {long.loc[long['outcome'] == o, 'value'].iloc[0]:g}: no test can compare "
         "conditions on it, so it is left out of the tests and agreement (it stays in the descriptives)."

@@ -165,6 +165,7 @@ def simulate_ratings(
             "answer_correct": np.repeat(
                 np.where(rng.random(n_participants * n_items) < 0.75, "true", "false"), len(scales)
             ),
+            "dataset": "",
             "method": [c.partition("/")[0] for c in np.asarray(conditions)[item_condition]],
             "data_variant": [c.partition("/")[2] for c in np.asarray(conditions)[item_condition]],
             "training_run_id": "",

@@ -9,6 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..cli import add_dataset_options, split_of
 from ..config import DATA_VARIANTS, INFERENCE_MODES
 from ..cqa import load_split
 from ..embeddings import default_encoder
@@ -23,8 +24,12 @@ def register(subparsers) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--checkpoint", help="a checkpoint folder written by `train`")
     source.add_argument("--predictions", help="a prediction JSONL file")
-    parser.add_argument("--data", required=True, help="CQA data folder or a JSONL file of questions")
-    parser.add_argument("--split", default="validation", help="train or validation (default: validation)")
+    parser.add_argument(
+        "--data",
+        required=True,
+        help="a data folder like ../shared/data/esnli, a JSONL file of questions, or hub[:NAME]",
+    )
+    add_dataset_options(parser, split_default=None)
     parser.add_argument("--teacher", nargs="*", default=[], help="teacher output files of the split")
     parser.add_argument("--data-variant", choices=tuple(DATA_VARIANTS), help="default: the checkpoint's")
     parser.add_argument(
@@ -37,7 +42,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    questions = load_split(args.data, args.split)
+    questions = load_split(args.data, split_of(args), args.dataset)
     if args.limit:
         questions = questions[: args.limit]
     teacher = load_teacher_explanations(args.teacher) if args.teacher else None

@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 
+from ..cli import add_dataset_options, split_of
 from ..config import DATA_VARIANTS, METHODS, TrainConfig
 from ..cqa import load_split
 from ..examples import fed_examples
@@ -23,8 +24,12 @@ def register(subparsers) -> None:
     parser.add_argument("--method", choices=METHODS, default=TrainConfig.method)
     parser.add_argument("--variant", choices=tuple(DATA_VARIANTS), default=TrainConfig.data_variant)
     parser.add_argument("--seed", type=int, default=0, help="draws the random wrong option (project preset)")
-    parser.add_argument("--data", required=True, help="CQA data folder or a JSONL file of questions")
-    parser.add_argument("--split", default="train", help="train or validation (default: train)")
+    parser.add_argument(
+        "--data",
+        required=True,
+        help="a data folder like ../shared/data/esnli, a JSONL file of questions, or hub[:NAME]",
+    )
+    add_dataset_options(parser, split_default="train")
     parser.add_argument(
         "--teacher-outputs", nargs="*", default=[], help="teacher output files (generation or recorded)"
     )
@@ -39,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         data_variant=args.variant,
         seed=args.seed,
     )
-    questions = load_split(args.data, args.split)
+    questions = load_split(args.data, split_of(args), args.dataset)
     if args.limit:
         questions = questions[: args.limit]
     rows, skipped = fed_examples(questions, load_teacher_explanations(args.teacher_outputs), config)

@@ -14,7 +14,8 @@ import logging
 import sys
 from pathlib import Path
 
-from ..cqa import SPLITS, DataError, load_split
+from ..cli import add_dataset_options
+from ..cqa import DataError, load_split
 from ..generation import METHODS, Generation, GenerationConfig
 from ..key_values import parse_key_values
 from ..prompts import CRITIQUE_EXAMPLES, EXPLAIN_EXAMPLES, REVISION_EXAMPLES
@@ -33,9 +34,9 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--data", required=True, help="a JSONL file, a folder with cqa_<split>.jsonl, or 'hub'"
+        "--data", required=True, help="a JSONL file, a folder like ../shared/data/strategyqa, or hub[:NAME]"
     )
-    parser.add_argument("--split", choices=SPLITS, default="train")
+    add_dataset_options(parser, split_default="train")
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument(
         "--teacher",
@@ -111,7 +112,7 @@ def drop_torn_tail(path: Path) -> int:
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        questions = load_split(args.data, args.split)[: args.limit]
+        questions = load_split(args.data, args.split, args.dataset)[: args.limit]
         spec = teacher_spec(args)
         config = GenerationConfig(
             method=args.method,

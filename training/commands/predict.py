@@ -4,6 +4,7 @@ import argparse
 
 from tqdm import tqdm
 
+from ..cli import add_dataset_options, split_of
 from ..config import INFERENCE_MODES
 from ..cqa import load_split
 from ..inference import predict
@@ -13,8 +14,12 @@ from ..prediction_files import write_jsonl
 def register(subparsers) -> None:
     parser = subparsers.add_parser("predict", help="predict with a trained student", description=__doc__)
     parser.add_argument("--checkpoint", required=True, help="a checkpoint folder written by `train`")
-    parser.add_argument("--data", required=True, help="CQA data folder or a JSONL file of questions")
-    parser.add_argument("--split", default="validation", help="train or validation (default: validation)")
+    parser.add_argument(
+        "--data",
+        required=True,
+        help="a data folder like ../shared/data/esnli, a JSONL file of questions, or hub[:NAME]",
+    )
+    add_dataset_options(parser, split_default=None)
     parser.add_argument("--output", required=True, help="JSONL file for the predictions")
     parser.add_argument("--mode", choices=tuple(INFERENCE_MODES), help="default: the method's")
     parser.add_argument("--batch-size", type=int)
@@ -24,7 +29,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    questions = load_split(args.data, args.split)
+    questions = load_split(args.data, split_of(args), args.dataset)
     if args.limit:
         questions = questions[: args.limit]
     with tqdm(unit="output", dynamic_ncols=True) as bar:

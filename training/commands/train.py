@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ..cli import add_dataset_options
 from ..config import (
     DATA_VARIANTS,
     EVALUATED_CHECKPOINTS,
@@ -90,7 +91,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def register(subparsers) -> None:
     parser = subparsers.add_parser("train", help="train a student", description=__doc__)
     parser.add_argument(
-        "--data", required=True, help="CQA data folder (cqa_train.jsonl) or a train JSONL file"
+        "--data",
+        required=True,
+        help="a data folder like ../shared/data/strategyqa, a train JSONL file, or hub[:NAME]",
     )
     parser.add_argument(
         "--teacher", nargs="+", default=[], help="teacher output files (generation or recorded)"
@@ -101,13 +104,14 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--limit", type=int, default=0, help="train on the first N train questions only")
     add_config_options(parser)
+    add_dataset_options(parser, split_default="train", split=False)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     train_questions, eval_questions = train_eval_split(
-        load_split(args.data, "train"), eval_fraction=args.eval_fraction, seed=0
+        load_split(args.data, "train", args.dataset), eval_fraction=args.eval_fraction, seed=0
     )
     if args.limit:
         train_questions = train_questions[: args.limit]

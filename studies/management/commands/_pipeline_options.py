@@ -18,8 +18,9 @@ def add_data_and_teacher_options(
     parser.add_argument(
         "--data",
         default=default_data,
-        help=f"a folder holding cqa_train.jsonl and cqa_validation.jsonl, or '{HUB}' for CommonsenseQA from "
-        f"the Hugging Face hub (default {default_data})",
+        help=f"a folder laid out like ../shared/data/cqa, ../shared/data/strategyqa or ../shared/data/esnli "
+        f"(which dataset it holds is read from its files), or '{HUB}' for the Hugging Face hub (default "
+        f"{default_data})",
     )
     parser.add_argument(
         "--limit",

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from distill_site.background import run_beat_in_thread
 from models_app.management.commands.ensure_admin import credentials_file
 from studies.pipeline import DEMO_DATA, STUDY_CONDITIONS, ForegroundRunner, Plan, advance
+from training.datasets import DATASETS
 from training.gguf_models import SMOLLM2
 from training.students import RANDOM_PREFIX
 
@@ -57,6 +58,11 @@ class Command(BaseCommand):
             parser, default_data=str(DEMO_DATA), default_teacher=DEMO_TEACHER, default_limit=DEMO_LIMIT
         )
         parser.add_argument(
+            "--dataset",
+            choices=list(DATASETS),
+            help="which dataset the data holds (default: what its files say; with --data hub, cqa)",
+        )
+        parser.add_argument(
             "--student",
             default=DEMO_STUDENT,
             help=f"default {DEMO_STUDENT} (SmolLM2-135M-Instruct with LoRA); random:t5-tiny trains a tiny T5 whole",
@@ -75,7 +81,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-serve", action="store_true", help="stop once the study is open")
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000", help="where to serve")
 
-    def handle(self, *args, student, steps, no_serve, addrport, decision_study, **options):
+    def handle(self, *args, student, steps, no_serve, addrport, decision_study, dataset, **options):
         tiny = student.startswith(RANDOM_PREFIX)
         if steps is None:
             steps = RANDOM_STEPS if tiny else PRETRAINED_STEPS
@@ -95,6 +101,7 @@ class Command(BaseCommand):
                 },
                 generation_config=DEMO_GENERATION,
                 limit=options["limit"],
+                dataset=dataset,
                 study_title="Demo: explanations of small students",
                 study_options={"allow_anonymous": True, "completion_url": ""},
                 decision_study=decision_study,

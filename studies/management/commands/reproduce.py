@@ -2,8 +2,10 @@
 
 Students × methods × data variants × seeds with the paper's hyperparameters and, by default, the `paper` preset
 (the study's exact formats, text sources, wrong option, label lengths, final weights; the first seed trains
-10,000 steps), then inference on the validation split and a study over the four conditions. Each run of the command launches what can be launched now and says
-what it waits for; run it again (or pass --wait) to go on once the workers are done.
+10,000 steps), then inference on the dataset's test split and a study over the four conditions. With
+`--datasets cqa strategyqa esnli` the chain runs for each dataset, each with its own study. Each run of the command
+launches what can be launched now and says what it waits for; run it again (or pass --wait) to go on once the
+workers are done.
 
 Decoder-only students (e.g. `--students Qwen/Qwen3-0.6B`) train with the study extension's settings: 8 questions a
 micro-batch, 4 micro-batches a step, 1,024 tokens, learning rate 5e-5, an evaluation every 250 steps (each an
@@ -13,11 +15,13 @@ option, `--causal-...`), and with the paper preset the extension's loss over pro
 import time
 from collections import Counter
 from itertools import product
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from models_app.models import DataVariant, TrainingMethod
-from studies.pipeline import HUB, Plan, QueueRunner, advance
+from studies.pipeline import HUB, Outcome, Plan, QueueRunner, advance
+from training.datasets import DATASETS
 from training.key_values import parse_key_values
 from training.presets import (
     EXTENSION_CAUSAL_MICRO_BATCH,
@@ -47,6 +51,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         add_data_and_teacher_options(parser, default_data=HUB, default_teacher="")
+        parser.add_argument(
+            "--datasets",
+            nargs="+",
+            choices=list(DATASETS),
+            help="run the chain for each of these datasets, one after another, each with its own study: from the "
+            "hub, or from --data's subfolder of the dataset's name (e.g. ../shared/data/strategyqa); a "
+            "{dataset} in --teacher is replaced by the dataset's name (default: the one --data holds)",
+        )
         parser.add_argument("--students", nargs="+", default=list(PAPER_STUDENTS))
         parser.add_argument(
             "--methods", nargs="+", default=list(PAPER_METHODS), choices=TrainingMethod.values
@@ -101,7 +113,7 @@ class Command(BaseCommand):
         parser.add_argument("--wait", action="store_true", help="follow the runs until the study is open")
         parser.add_argument("--poll", type=float, default=30.0, help="seconds between checks with --wait")
 
-    def handle(self, *args, wait, poll, **options):
+    def handle(self, *args, wait, poll, datasets, **options):
         if not options["teacher"]:
             raise CommandError(
                 "say which teacher writes the explanations: --teacher openai:MODEL --base-url http://HOST:8000/v1 "
@@ -112,43 +124,74 @@ class Command(BaseCommand):
         if first_seed_steps is None and options["preset"] == "paper" and "max_steps" not in overrides:
             first_seed_steps = PAPER_FIRST_SEED_STEPS
         with pipeline_errors():
-            plan = Plan(
-                data=options["data"],
-                teacher=teacher_from_options(options),
-                students=tuple(dict.fromkeys(options["students"])),
-                cells=tuple(product(dict.fromkeys(options["methods"]), dict.fromkeys(options["variants"]))),
-                seeds=tuple(dict.fromkeys(options["seeds"])),
-                hyperparameters=overrides,
-                causal_hyperparameters=causal_student_settings(
-                    micro_batch=options["causal_micro_batch"],
-                    **{name: options[f"causal_{name}"] for name in EXTENSION_CAUSAL_SETTINGS},
-                ),
-                preset=options["preset"],
-                first_seed_steps=first_seed_steps,
-                limit=options["limit"],
-                study_title="Explanations of distilled students",
-                study_student=options["study_student"],
-                study_seed=options["study_seed"],
-            )
-            outcome = advance(plan=plan, runner=QueueRunner(), echo=self.stdout.write)
-            while wait and not outcome.finished and outcome.waiting:
-                self.stdout.write(f"waiting for {_summary(outcome.waiting)}; next check in {poll:g} s")
+            plans = [
+                Plan(
+                    data=_data_of(options["data"], dataset),
+                    teacher=teacher_from_options(
+                        options | {"teacher": options["teacher"].replace("{dataset}", dataset or "")}
+                    ),
+                    students=tuple(dict.fromkeys(options["students"])),
+                    cells=tuple(
+                        product(dict.fromkeys(options["methods"]), dict.fromkeys(options["variants"]))
+                    ),
+                    seeds=tuple(dict.fromkeys(options["seeds"])),
+                    hyperparameters=overrides,
+                    causal_hyperparameters=causal_student_settings(
+                        micro_batch=options["causal_micro_batch"],
+                        **{name: options[f"causal_{name}"] for name in EXTENSION_CAUSAL_SETTINGS},
+                    ),
+                    preset=options["preset"],
+                    first_seed_steps=first_seed_steps,
+                    limit=options["limit"],
+                    dataset=dataset,
+                    study_title="Explanations of distilled students",
+                    study_student=options["study_student"],
+                    study_seed=options["study_seed"],
+                )
+                for dataset in dict.fromkeys(datasets or [None])
+            ]
+            several = len(plans) > 1
+            outcomes = [_advance(plan, QueueRunner(), self.stdout.write, several) for plan in plans]
+            while wait and not all(o.finished for o in outcomes) and any(o.waiting for o in outcomes):
+                waiting = [run for outcome in outcomes for run in outcome.waiting]
+                self.stdout.write(f"waiting for {_summary(waiting)}; next check in {poll:g} s")
                 time.sleep(poll)
                 # While following, a run that fails stops the command instead of being relaunched forever.
-                outcome = advance(
-                    plan=plan, runner=QueueRunner(relaunch_failed=False), echo=lambda line: None
+                outcomes = [
+                    _advance(plan, QueueRunner(relaunch_failed=False), lambda line: None, several)
+                    for plan in plans
+                ]
+        for plan, outcome in zip(plans, outcomes, strict=True):
+            named = f"{plan.spec.title}: " if several else ""
+            if outcome.finished:
+                study = outcome.study
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"{named}Study #{study.pk} is open: entry link /s/{study.entry_token}/"
+                    )
+                    + f" (results: /studies/{study.pk}/results/, students: /runs/results/)"
                 )
-        if outcome.finished:
-            study = outcome.study
-            self.stdout.write(
-                self.style.SUCCESS(f"Study #{study.pk} is open: entry link /s/{study.entry_token}/")
-                + f" (results: /studies/{study.pk}/results/, students: /runs/results/)"
-            )
-        else:
-            self.stdout.write(
-                f"Waiting for {_summary(outcome.waiting) or 'nothing'}. Run this command again once they finish "
-                "(or pass --wait) to go on."
-            )
+            else:
+                self.stdout.write(
+                    f"{named}Waiting for {_summary(outcome.waiting) or 'nothing'}. Run this command again once "
+                    "they finish (or pass --wait) to go on."
+                )
+
+
+def _advance(plan: Plan, runner: QueueRunner, echo, header: bool) -> Outcome:
+    if header:
+        echo(f"== {plan.spec.title} ({plan.origin})")
+    return advance(plan=plan, runner=runner, echo=echo)
+
+
+def _data_of(data: str, dataset: str | None) -> str:
+    """The source of `dataset` given --data: the hub's copy, or --data's subfolder of that name if it has one."""
+    if dataset is None:
+        return data
+    if data == HUB or data.startswith(f"{HUB}:"):
+        return f"{HUB}:{dataset}"
+    folder = Path(data) / dataset
+    return str(folder) if folder.is_dir() else data
 
 
 def _overrides(pairs: list[str]) -> dict:
