@@ -16,7 +16,8 @@ from training.formats import read_output, task_input, task_target
 from training.generation import Generation, GenerationConfig
 from training.inference import predict
 from training.prompts import critique_revision_draws, explain_draws, explain_prompt, revision_prompt
-from training.teacher import TeacherSpec, build_teacher
+from training.teacher import TeacherSpec
+from training.teacher_factory import build_teacher
 from training.teacher_outputs import load_teacher_explanations
 from training.trainer import train
 
