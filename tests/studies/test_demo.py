@@ -68,9 +68,8 @@ def test_the_demo_runs_the_whole_pipeline_and_a_participant_reaches_a_rating_pag
     assert {(r.status, r.student, r.hyperparameters["max_steps"]) for r in training} == {
         ("succeeded", "smollm2", 2)
     }
-    assert {
-        (r.hyperparameters["lora_rank"], r.hyperparameters["no_repeat_ngram_size"]) for r in training
-    } == {(8, 3)}
+    settings = ("lora_rank", "no_repeat_ngram_size", "evaluated_checkpoint")
+    assert {tuple(r.hyperparameters[name] for name in settings) for r in training} == {(8, 3, "final")}
     inference = InferenceRun.objects.all()
     assert len(inference) == 4 and {(r.status, r.split) for r in inference} == {("succeeded", "validation")}
     explanations = list(Prediction.objects.values_list("explanation", flat=True))
