@@ -161,6 +161,8 @@ def completion_losses(
     batch_size: int,
 ) -> list[float]:
     """Mean token cross-entropy of each completion after its prompt (packed, `batch_size` pairs a pass)."""
+    if not prompts:
+        return []
     prompt_ids = tokenize_prompts(tokenizer, prompts, max_length=max_length, chat_template=chat_template)
     completion_ids = tokenize_completions(tokenizer, completions, max_length=max_length)
     losses: list[float] = []

@@ -9,6 +9,7 @@ content, so that nothing needs the network. BPE training is deterministic (Unigr
 so the same texts and seed give the same student.
 """
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -260,8 +261,7 @@ def add_lora(
         task_type=TaskType.CAUSAL_LM if is_causal(model) else TaskType.SEQ_2_SEQ_LM,
     )
     try:
-        with warnings.catch_warnings():  # peft asks a deprecated transformers property; nothing to act on
-            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        with _quiet_peft():
             return get_peft_model(model, config)
     except ValueError as error:
         names = sorted({name.rsplit(".", 1)[-1] for name, _ in model.named_modules() if "." in name})
@@ -300,4 +300,13 @@ def load_adapter_checkpoint(checkpoint_dir: str | Path, student: str, **kwargs) 
     from peft import PeftModel
 
     base = load_model(base_model_source(checkpoint_dir, student), **kwargs)
-    return PeftModel.from_pretrained(base, str(checkpoint_dir)).merge_and_unload()
+    with _quiet_peft():
+        return PeftModel.from_pretrained(base, str(checkpoint_dir)).merge_and_unload()
+
+
+@contextlib.contextmanager
+def _quiet_peft():
+    """peft reads a transformers property deprecated in favour of another: nothing for a user to act on."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield

@@ -18,7 +18,14 @@ from training.causal import PackedCausalCollator, causal_loss, tokenize_causal_d
 from training.config import METHODS, TrainConfig
 from training.examples import build_training_data, tokenizer_corpus
 from training.formats import TASKS
-from training.inference import CHECKPOINT_INFO, GenerationSettings, generate_texts, load_checkpoint, predict
+from training.inference import (
+    CHECKPOINT_INFO,
+    GenerationSettings,
+    generate_texts,
+    load_checkpoint,
+    predict,
+    score_targets,
+)
 from training.students import load_student
 from training.trainer import tracking_integrations, train
 
@@ -197,6 +204,9 @@ def test_a_lora_checkpoint_predicts_like_the_trained_adapter(tmp_path, causal_co
         for t in texts
     ]
     assert batched == single
+    assert (
+        score_targets(student.model, student.tokenizer, [], [], settings=settings) == []
+    )  # all answers matched
 
 
 @pytest.mark.parametrize("lora", [False, True], ids=["full", "lora"])
