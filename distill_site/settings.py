@@ -187,6 +187,8 @@ SPECTACULAR_SETTINGS = {
         "DataVariantEnum": "models_app.models.DataVariant",
         "CheckpointRoleEnum": "models_app.models.CheckpointRole",
         "RunStatusEnum": "models_app.models.RunStatus",
+        "DatasetKindEnum": "models_app.models.DATASET_KINDS",
+        "RunKindEnum": "models_app.models.RunKind",
         "StudyStatusEnum": "studies.models.Study.Status",
     },
 }

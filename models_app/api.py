@@ -120,7 +120,7 @@ class RunSerializer(RunHistoryMixin, serializers.ModelSerializer):
 class DatasetSerializer(serializers.ModelSerializer):
     class Meta:
         model = Dataset
-        fields = ["id", "name", "source", "created_at"]
+        fields = ["id", "name", "kind", "source", "created_at"]
         read_only_fields = fields
 
 

@@ -180,6 +180,9 @@ DATASETS: dict[str, DatasetSpec] = {
             display="premise_hypothesis",
             option_wording=("follows from it", "may or may not be true", "contradicts it"),
             field_labels=(("premise", "Statement"), ("hypothesis", "Claim about it")),
+            # The study's e-SNLI code lays the input out as CQA's (question, then the choices) with no trailing
+            # space.
+            format_overrides={"paper": {"input_end": ""}},
             explain_instruction=(
                 "Each pair below has a premise, a hypothesis and a given relationship between them: entailment "
                 "(the hypothesis must be true if the premise is), neutral (it may or may not be true) or "

@@ -10,8 +10,6 @@ from pathlib import Path
 from .cqa import DataError, Problem, Question, parse_questions
 from .datasets import DatasetSpec, dataset_spec
 
-HUB_DATASET = dataset_spec("cqa").hub_id
-
 
 class HubUnavailableError(RuntimeError):
     """The hub could not be reached and no copy of the data is cached."""

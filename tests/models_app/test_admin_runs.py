@@ -147,7 +147,10 @@ def test_inference_run_needs_a_succeeded_training_run_with_that_checkpoint(staff
     page = staff_client.get("/admin/models_app/inferencerun/add/")
     assert (
         page.content.decode().count("<option value=") - page.content.decode().count('<option value=""')
-        == 1 + 2 + 1 + 2
+        == 1
+        + 2
+        + 1
+        + len(Question.Split.values)  # run, checkpoint roles, dataset, splits (train/validation/test)
     )
 
     response = staff_client.post(

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from models_app.models import Dataset, GenerationRun, InferenceRun, Question, TrainingRun
+from models_app.selectors import training_results
 from studies import selectors
 from studies import services as study_services
 from studies.management.commands.demo import DEMO_HYPERPARAMETERS, DEMO_LIMIT, DEMO_STUDENT
@@ -57,6 +58,11 @@ def test_the_demo_runs_each_dataset_and_its_items_read_as_people_read_them(
     )
     assert {tuple(fields) for fields in Question.objects.values_list("fields", flat=True)} == {spec.fields}
     assert {(r.status, r.split) for r in InferenceRun.objects.all()} == {("succeeded", "test")}
+    # The results read each dataset's test split, and chance is one in its number of options.
+    results = training_results()
+    assert {(cell.dataset, cell.chance) for cell in results.cells} == {(dataset.name, 1 / spec.option_count)}
+    assert len(results.cells) == 4
+    assert {row.n_predictions for row in results.rows} == {{"strategyqa": 5, "esnli": 6}[name]}
     study = Study.objects.get()
     assert study.status == Study.Status.OPEN and study.title.endswith(f"({spec.title})")
 

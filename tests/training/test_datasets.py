@@ -87,7 +87,7 @@ def test_esnli_input_lists_the_three_labels_as_cqa_does(folders):
         "What is the relationship?\nChoices: (a) entailment (b) neutral (c) contradiction"
     )
     assert task_input("predict", question) == expected
-    assert task_input("predict", question, formats="paper") == expected + " "
+    assert task_input("predict", question, formats="paper") == expected  # no trailing space, unlike CQA's
     assert match_option("contradiction", question).label == "C"
 
 
