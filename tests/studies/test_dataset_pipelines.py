@@ -9,14 +9,15 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
+from distill_site.chromium import chromium
 from models_app.models import Dataset, GenerationRun, InferenceRun, Question, TrainingRun
 from models_app.selectors import training_results
 from studies import selectors
 from studies import services as study_services
-from studies.management.commands.demo import DEMO_HYPERPARAMETERS, DEMO_LIMIT, DEMO_STUDENT
+from studies.management.commands.demo import DEMO_LIMIT, RANDOM_HYPERPARAMETERS
 from studies.models import Study
 from studies.pipeline import STUDY_CONDITIONS, ForegroundRunner, Outcome, Plan, advance
-from tests.browser import chromium, enter_study, screenshot_path
+from tests.browser import enter_study, screenshot_path
 from tests.dataset_samples import WRITERS
 from training.datasets import dataset_spec
 from training.teacher import TeacherSpec
@@ -31,9 +32,9 @@ def run_demo(folder) -> Outcome:
     plan = Plan(
         data=str(folder),
         teacher=TeacherSpec(backend="recorded", model=str(folder / "teacher_llama_train.jsonl")),
-        students=(DEMO_STUDENT,),
+        students=("random:t5-tiny",),
         cells=STUDY_CONDITIONS,
-        hyperparameters={**DEMO_HYPERPARAMETERS, "max_steps": 60, "eval_every": 60},
+        hyperparameters={**RANDOM_HYPERPARAMETERS, "max_steps": 60, "eval_every": 60},
         limit=DEMO_LIMIT,
         study_title="Demo: explanations of small students",
         study_options={"allow_anonymous": True, "completion_url": ""},
