@@ -150,15 +150,21 @@ def _next_condition_position(study: Study) -> int:
 def add_inference_run_condition(*, study: Study, inference_run: InferenceRun, name: str = "") -> Condition:
     """A condition showing an inference run's predictions; named after its training run unless `name` is given.
 
-    Predictions without an answer option or without an explanation cannot be rated and are left out.
+    A study may mix datasets: a run of another dataset than the condition of that name already shows (e.g.
+    multitask/unrevised on StrategyQA beside the same on e-SNLI) adds its explanations to that condition, so that
+    the condition explains the questions of both. Predictions without an answer option or without an explanation
+    cannot be rated and are left out.
     """
     ensure_editable(study)
-    condition = Condition.objects.create(
-        study=study,
-        name=name or inference_run.training_run.condition_name,
-        position=_next_condition_position(study),
-        inference_run=inference_run,
-    )
+    name = name or inference_run.training_run.condition_name
+    condition = study.conditions.filter(name=name, inference_run__isnull=False).first()
+    shown = set(condition.explanations.values_list("question__dataset_id", flat=True)) if condition else set()
+    if (
+        condition is None or inference_run.dataset_id in shown
+    ):  # a new condition (a same-named one is refused)
+        condition = Condition.objects.create(
+            study=study, name=name, position=_next_condition_position(study), inference_run=inference_run
+        )
     predictions = inference_run.predictions.exclude(predicted_label="").exclude(explanation="")
     created = Explanation.objects.bulk_create(
         Explanation(
