@@ -68,13 +68,14 @@ def _file_sha256(path: Path) -> str:
 
 
 def _kind_of(name: str, path: Path, dataset_name: str, kind: str | None) -> str:
-    """The registry dataset the file holds: `kind`, else the stored dataset's, else the file's names or fields."""
+    """The registry dataset the file holds: `kind`, else what the file's name or fields say; it must be the stored
+    dataset's."""
     if kind and kind not in DATASETS:
         raise DataError(
             [Problem(name, 0, "dataset", f"unknown dataset {kind!r}; expected one of {tuple(DATASETS)}")]
         )
     stored = Dataset.objects.filter(name=dataset_name).values_list("kind", flat=True).first()
-    found = kind or stored or dataset_of_file(path, name)
+    found = kind or dataset_of_file(path, name)
     if stored and found != stored:
         raise DataError(
             [

@@ -19,7 +19,7 @@ from .models import Assignment, Decision, Explanation, Participant, Rating, Stud
 # The `condition` of an attention-check page, which shows no condition's explanation.
 ATTENTION_CHECK_CONDITION = "attention_check"
 
-_RUN = "condition__inference_run__training_run"
+_RUN = "prediction__inference_run__training_run"  # an explanation's own run (a condition may mix datasets)
 
 
 def _text(value) -> str:
@@ -253,13 +253,13 @@ def item_rows(*, study: Study, include_test_responses: bool = False) -> Iterator
     items = {item.question_id: item for item in study.items.all()}
     explanations = (
         Explanation.objects.filter(condition__study=study, question_id__in=items)
-        .select_related("question__dataset", "condition__inference_run__training_run")
+        .select_related("question__dataset", "condition", "prediction__inference_run__training_run")
         .order_by("condition__position", "condition_id")
     )
     rows = []
     for e in sorted(explanations, key=lambda e: (items[e.question_id].sample_rank, e.condition.position)):
         item = items[e.question_id]
-        run = e.condition.inference_run.training_run if e.condition.inference_run_id else None
+        run = e.prediction.inference_run.training_run if e.prediction_id else None
         rows.append(
             {
                 **_question_fields(e.question),

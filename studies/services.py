@@ -178,20 +178,27 @@ def add_inference_run_condition(
 ) -> Condition:
     """A condition showing an inference run's predictions; named after its training run unless `name` is given.
 
-    Predictions without an answer option or without an explanation cannot be rated and are left out.
-    `advice` (decision studies): what participants see of it; a control condition (no advice) still needs a
-    run, whose answers decide which items count as wrong advice, so conditions can be balanced alike.
+    A study may mix datasets: a run of another dataset than the condition of that name already shows (e.g.
+    multitask/unrevised on StrategyQA beside the same on e-SNLI) adds its explanations to that condition, so that
+    the condition explains the questions of both. Predictions without an answer option or without an explanation
+    cannot be rated and are left out. `advice` (decision studies): what participants see of it; a control
+    condition (no advice) still needs a run, whose answers decide which items count as wrong advice, so conditions
+    can be balanced alike.
     """
     ensure_editable(study)
     if advice != Condition.Advice.ANSWER_EXPLANATION and not study.is_decision:
         raise ValueError("only a decision study shows advice without explanations; a rating study shows both")
-    condition = Condition.objects.create(
-        study=study,
-        name=name or default_condition_name(inference_run, advice),
-        position=_next_condition_position(study),
-        inference_run=inference_run,
-        advice=advice,
-    )
+    name = name or default_condition_name(inference_run, advice)
+    condition = study.conditions.filter(name=name, inference_run__isnull=False).first()
+    shown = set(condition.explanations.values_list("question__dataset_id", flat=True)) if condition else set()
+    if condition is None or inference_run.dataset_id in shown:  # a same-named new condition is refused
+        condition = Condition.objects.create(
+            study=study,
+            name=name,
+            position=_next_condition_position(study),
+            inference_run=inference_run,
+            advice=advice,
+        )
     predictions = inference_run.predictions.exclude(predicted_label="").exclude(explanation="")
     created = Explanation.objects.bulk_create(
         Explanation(

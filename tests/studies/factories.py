@@ -56,7 +56,7 @@ def make_inference_run(
     )
     predictions = []
     for i, question in enumerate(questions):
-        label = OPTION_LABELS[(i + len(method)) % 5]
+        label = OPTION_LABELS[(i + len(method)) % len(question.choices)]
         place = question.choices[OPTION_LABELS.index(label)]
         predictions.append(
             Prediction(
