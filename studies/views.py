@@ -14,8 +14,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from models_app.models import OPTION_LABELS
-
 from . import deciding, participation, ratelimit
 from .deciding import Step
 from .forms import CONFIDENCE_ANCHORS, ConsentForm, DecisionForm, DemographicsForm, RatingForm
@@ -432,12 +430,16 @@ def _decision_context(participant: Participant, assignment, decision, form, step
     study = participant.study
     explanation = assignment.explanation
     question = explanation.question
-    choices = dict(zip(OPTION_LABELS, question.choices, strict=False))
+    shown = question_view(
+        question, question.answer_key
+    )  # per dataset: choices, yes/no, premise and hypothesis
+    choices = {label: (letter, text) for label, letter, text in shown["choices"]}
     advice = explanation.condition.advice
     submitted = assignment.submitted_at is not None
 
     def answer(label: str) -> str:
-        return f"{label}: {choices[label]}" if label else ""
+        letter, text = choices[label] if label else ("", "")
+        return f"{letter}: {text}" if letter else text
 
     return {
         "participant": participant,
@@ -446,8 +448,7 @@ def _decision_context(participant: Participant, assignment, decision, form, step
         "step": step,
         "position": assignment.position,
         "total": participant.sequence_length,
-        "question": question,
-        "choices": list(choices.items()),
+        **{key: shown[key] for key in ("display", "question_text", "blocks", "lead_in", "choices")},
         "show_advice": step == Step.FINAL or submitted,
         "advice": advice,
         "advice_answer": answer(explanation.answer_label) if advice != "none" else "",

@@ -8,9 +8,10 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from models_app.models import Dataset, Question
 from studies import deciding, participation, pipeline, reports, services
 from studies.analysis.__main__ import main as analysis_main
-from studies.models import Decision, Participant, Study
+from studies.models import Decision, Explanation, Participant, Study
 
 from .factories import answer_right, make_decision_study, make_open_study
 from .flow import through_to_items
@@ -324,3 +325,26 @@ def test_a_study_switched_back_to_rating_names_its_conditions_without_explanatio
     study.save()
     problems = services.design_problems(study)
     assert "condition control (multitask_counterfactual/revised) shows 'none' advice" in " ".join(problems)
+
+
+def test_a_decision_item_shows_a_premise_and_hypothesis_as_people_read_them(client):
+    """Issue 16 in a decision study: e-SNLI's pair as two labelled blocks and its three labels in plain words."""
+    study = make_decision_study(n_questions=12, right=6, wrong_advice_share=0.5)
+    questions = Question.objects.filter(
+        pk__in=Explanation.objects.filter(condition__study=study).values("question")
+    )
+    Dataset.objects.filter(questions__in=questions).update(kind="esnli")
+    for i, question in enumerate(questions):
+        question.choices = ["entailment", "neutral", "contradiction"]
+        question.answer_key = "A"
+        question.fields = {"premise": f"A dog runs on the beach {i}.", "hypothesis": "An animal is outside."}
+        question.save()
+    Explanation.objects.filter(condition__study=study, correct=False).update(answer_label="C")
+    Explanation.objects.filter(condition__study=study, correct=True).update(answer_label="A")
+    participant = through_to_items(client, study, "PAIR1")
+    page = client.get(answer_url(participant, 1)).content.decode()
+    assert "Two statements" in page and "A dog runs on the beach" in page and "Claim about it" in page
+    assert page.count('name="answer"') == 3 and "may or may not be true" in page
+    client.post(answer_url(participant, 1), {"answer": "B"})
+    advice = client.get(answer_url(participant, 1, advice=True)).content.decode()
+    assert "Your first answer: <strong>may or may not be true</strong>" in advice
