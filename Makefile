@@ -62,9 +62,13 @@ reproduce: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py reproduce $(REPRODUCE_ARGS)
 
+# Two pytest-xdist workers, one per core (tests/parallel_workers.py gives each its own Redis database and one
+# torch thread); `make test PYTEST_WORKERS=0` runs in one process. worksteal: the long demo tests don't leave
+# one worker idle at the end.
+PYTEST_WORKERS ?= 2
 test: $(VENV)/.installed-dev browser services
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
-	  $(PY) -m pytest $(PYTEST_ARGS)
+	  $(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
