@@ -30,15 +30,14 @@ from transformers import DataCollatorForLanguageModeling, PrinterCallback, Train
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.shared_data import add_cqa_options, load_cqa_train  # noqa: E402
 from training.batching import IGNORE_INDEX  # noqa: E402
 from training.causal import PackedCausalCollator, causal_loss, tokenize_causal_data  # noqa: E402
-from training.config import TrainConfig  # noqa: E402
-from training.cqa import load_split  # noqa: E402
+from training.config import METHODS, TrainConfig  # noqa: E402
 from training.examples import build_training_data  # noqa: E402
 from training.formats import TASKS  # noqa: E402
 from training.inference import GenerationSettings  # noqa: E402
 from training.students import load_student  # noqa: E402
-from training.teacher_outputs import load_teacher_explanations  # noqa: E402
 from training.trainer import DistillationTrainer, training_arguments  # noqa: E402
 
 
@@ -191,16 +190,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--data", default="../shared/data/cqa", help="folder with cqa_train.jsonl and the teacher file"
-    )
-    parser.add_argument("--teacher", default="", help="default: DATA/teacher_llama2_train.jsonl")
+    add_cqa_options(parser)
     parser.add_argument("--student", default="smollm2")
-    parser.add_argument(
-        "--method",
-        default="multitask",
-        choices=("standard", "multitask", "counterfactual", "multitask_counterfactual"),
-    )
+    parser.add_argument("--method", default="multitask", choices=METHODS)
     parser.add_argument("--steps", type=int, default=6, help="steps of each trainer, over all rounds")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=8)
@@ -210,9 +202,8 @@ def main() -> None:
     options = parser.parse_args()
     if options.threads:
         torch.set_num_threads(options.threads)
-    data = Path(options.data)
-    if not (data / "cqa_train.jsonl").is_file():
-        parser.error(f"no cqa_train.jsonl in {data}: pass --data with the shared CQA folder")
+    questions, teacher = load_cqa_train(parser, options)
+    questions = questions[: options.questions]
 
     config = TrainConfig(
         student=options.student,
@@ -224,8 +215,6 @@ def main() -> None:
         loss_on_prompt=options.loss_on_prompt,
         missing_teacher="skip",  # the recorded teacher left some explanations empty
     )
-    questions = load_split(data, "train")[: options.questions]
-    teacher = load_teacher_explanations([Path(options.teacher or data / "teacher_llama2_train.jsonl")])
     training_data = build_training_data(questions, teacher, config)
     tokenizer = load_student(config.student).tokenizer
     dataset = tokenize_causal_data(

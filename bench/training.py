@@ -28,14 +28,13 @@ from transformers import PrinterCallback, Trainer, TrainerCallback
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.shared_data import add_cqa_options, load_cqa_train  # noqa: E402
 from training.batching import IGNORE_INDEX, SegmentCollator, collate_by_task, tokenize_training_data  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
-from training.cqa import load_split  # noqa: E402
 from training.examples import build_training_data, tokenizer_corpus  # noqa: E402
 from training.inference import GenerationSettings  # noqa: E402
 from training.losses import separate_forward_loss, student_loss  # noqa: E402
 from training.students import load_student  # noqa: E402
-from training.teacher_outputs import load_teacher_explanations  # noqa: E402
 from training.trainer import DistillationTrainer, training_arguments  # noqa: E402
 
 
@@ -192,10 +191,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--data", default="../shared/data/cqa", help="folder with cqa_train.jsonl and the teacher file"
-    )
-    parser.add_argument("--teacher", default="", help="default: DATA/teacher_llama2_train.jsonl")
+    add_cqa_options(parser)
     parser.add_argument("--student", default="random:t5-small")
     parser.add_argument("--steps", type=int, default=30, help="steps of each trainer, over all rounds")
     parser.add_argument("--rounds", type=int, default=3)
@@ -207,10 +203,7 @@ def main() -> None:
     options = parser.parse_args()
     if options.threads:
         torch.set_num_threads(options.threads)
-    data = Path(options.data)
-    if not (data / "cqa_train.jsonl").is_file():
-        parser.error(f"no cqa_train.jsonl in {data}: pass --data with the shared CQA folder")
-    teacher_file = Path(options.teacher or data / "teacher_llama2_train.jsonl")
+    questions, teacher = load_cqa_train(parser, options)
 
     config = TrainConfig(
         student=options.student,
@@ -221,8 +214,6 @@ def main() -> None:
         missing_teacher="skip",  # the recorded teacher left some explanations empty
         tokenizer_cache_dir=options.cache_dir,
     )
-    questions = load_split(data, "train")
-    teacher = load_teacher_explanations([teacher_file])
     training_data = build_training_data(questions, teacher, config)
     corpus = tokenizer_corpus(questions, teacher)
     start = time.perf_counter()
