@@ -35,7 +35,7 @@ from .causal import PackedCausalCollator, causal_loss, tokenize_causal_data
 from .config import TrainConfig
 from .cqa import DataError, Question
 from .examples import TrainingData, build_training_data, tokenizer_corpus
-from .inference import CHECKPOINT_INFO, GenerationSettings, predict_questions
+from .inference import CHECKPOINT_INFO, GenerationSettings, predict_questions, settings_from_info
 from .losses import student_loss
 from .students import (
     BASE_MODEL_FOLDER,
@@ -535,8 +535,8 @@ def data_collator(config: TrainConfig, student: Student, *, causal: bool, packed
     )
 
 
-def checkpoint_info(config: TrainConfig) -> dict:
-    """What each checkpoint says about itself (`CHECKPOINT_INFO`), for inference."""
+def run_info(config: TrainConfig) -> dict:
+    """What each checkpoint records of its run (`CHECKPOINT_INFO`): inference reads its student and settings."""
     return {
         "student": config.student,
         "method": config.method,
@@ -545,20 +545,6 @@ def checkpoint_info(config: TrainConfig) -> dict:
         "inference_mode": config.resolved_inference_mode,
         "config": config.to_json(),
     }
-
-
-def generation_settings(config: TrainConfig) -> GenerationSettings:
-    """How the held-out questions are answered at each evaluation."""
-    return GenerationSettings(
-        batch_size=config.eval_batch_size,
-        max_new_tokens=config.max_new_tokens,
-        answer_max_new_tokens=config.answer_max_new_tokens,
-        max_length=config.max_length,
-        score_unmatched_answers=config.score_unmatched_answers,
-        formats=config.formats,
-        chat_template=config.chat_template,
-        no_repeat_ngram_size=config.no_repeat_ngram_size,
-    )
 
 
 def build_trainer(
@@ -586,6 +572,7 @@ def build_trainer(
         if config.bf16 is not None
         else torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     )
+    info = run_info(config)
     trainer = DistillationTrainer(
         model=student.model,
         args=training_arguments(config, output_dir, evaluate=bool(eval_questions), bf16=bf16),
@@ -595,10 +582,10 @@ def build_trainer(
         processing_class=student.tokenizer,
         callbacks=[monitor],
         inference_mode=config.resolved_inference_mode,
-        checkpoint_info=checkpoint_info(config),
+        checkpoint_info=info,
         keep_checkpoints=2 if eval_questions else 1,  # with a best metric: the best and the last
         may_write=may_write,
-        generation=generation_settings(config),
+        generation=settings_from_info(info),  # evaluated as inference will run it
         causal=causal,
         eval_loss_dataset=eval_loss_dataset,
     )
