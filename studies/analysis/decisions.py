@@ -34,15 +34,13 @@ import pandas as pd
 from scipy import sparse
 
 from .decisions_format import ADVICE_KINDS
-from .design import holm, pairs
+from .design import ALPHA, SEED, holm, pairs
 from .exclusions import ANALYSED_STATUSES
 from .inputs import PARTICIPANT_STATUSES, _Checker
 from .sample_size import MIN_CONDITIONS, MIN_PARTICIPANTS, MIN_PARTICIPANTS_FOR_MIXED_MODELS, SampleSize
 
-ALPHA = 0.05
 N_BOOTSTRAP = 2000
 N_PERMUTATIONS = 2000
-SEED = 20250101
 
 REQUIRED_DECISION_COLUMNS = (
     "participant_id",
