@@ -89,7 +89,7 @@ def main() -> None:
     databases = setup_databases(verbosity=0, interactive=False)
     try:
         from studies import reports, services
-        from studies.analysis_inputs import analysis_inputs
+        from studies.analysis_selectors import analysis_inputs
         from studies.models import AnalysisReport, Rating
 
         settings.ARTIFACTS_DIR = Path(tempfile.mkdtemp(prefix="bench-results-"))

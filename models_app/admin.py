@@ -510,7 +510,7 @@ class TrainingRunAdmin(RunFormAdminMixin, admin.ModelAdmin):
     result_fields = (
         "eval_accuracy",
         "best_checkpoint",
-        "final_checkpoint",
+        "last_checkpoint",
         "steps_per_second",
         "wall_seconds",
         "peak_memory_bytes",

@@ -174,7 +174,7 @@ TRAINING_RESULT_FIELDS = [
     "history",
     "eval_accuracy",
     "best_checkpoint",
-    "final_checkpoint",
+    "last_checkpoint",
     "steps_per_second",
     "wall_seconds",
     "peak_memory_bytes",

@@ -440,7 +440,7 @@ class TrainingRun(Run):
     hyperparameters = models.JSONField(default=dict, blank=True)
     history = models.JSONField(default=list, blank=True, help_text="Loss and evaluation history.")
     eval_accuracy = models.FloatField(null=True, blank=True)
-    final_checkpoint = models.CharField(max_length=500, blank=True)
+    last_checkpoint = models.CharField(max_length=500, blank=True)
     best_checkpoint = models.CharField(max_length=500, blank=True)
     steps_per_second = models.FloatField(null=True, blank=True)
     wall_seconds = models.FloatField(null=True, blank=True)

@@ -148,7 +148,7 @@ def store_predictions(*, inference_run: InferenceRun, predictions: Iterable[Mapp
     return stored
 
 
-CHECKPOINT_PATH_FIELD = {Checkpoint.Role.BEST: "best_checkpoint", Checkpoint.Role.LAST: "final_checkpoint"}
+CHECKPOINT_PATH_FIELD = {Checkpoint.Role.BEST: "best_checkpoint", Checkpoint.Role.LAST: "last_checkpoint"}
 
 
 @transaction.atomic

@@ -19,8 +19,8 @@ from . import services
 from .defaults import DEFAULT_SCALES
 from .importing import ExplanationFileError
 from .models import AttentionCheck, Condition, DemographicQuestion, Item, Participant, Scale, Study
+from .prolific import study_entry_url
 from .staff_forms import DecisionPowerForm, PowerForm
-from .views import study_entry_url
 
 # The request the study admin is answering: the entry link is shown absolute, as Prolific needs it.
 _admin_request: ContextVar = ContextVar("study_admin_request", default=None)

@@ -13,9 +13,9 @@ from pathlib import Path
 from distill_site import web
 
 from . import selectors
-from .decisions_format import DECISION_COLUMNS
+from .analysis.decisions_format import DECISION_COLUMNS
+from .analysis.ratings_format import RATINGS_COLUMNS
 from .models import Study
-from .ratings_format import RATINGS_COLUMNS
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,12 @@ class Study(models.Model):
         return round(self.wrong_advice_share * self.items_per_condition)
 
 
+class ConditionAdvice(models.TextChoices):
+    NONE = "none", "none (control)"
+    ANSWER = "answer", "the model's answer"
+    ANSWER_EXPLANATION = "answer_explanation", "the model's answer and explanation"
+
+
 class Condition(models.Model):
     """A source of explanations: an inference run's predictions, or an imported JSONL file.
 
@@ -189,10 +195,7 @@ class Condition(models.Model):
     its answers only decide which items count as wrong advice), the answer, or the answer and explanation.
     """
 
-    class Advice(models.TextChoices):
-        NONE = "none", "none (control)"
-        ANSWER = "answer", "the model's answer"
-        ANSWER_EXPLANATION = "answer_explanation", "the model's answer and explanation"
+    Advice = ConditionAdvice
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="conditions")
     name = models.CharField(max_length=100, help_text="e.g. multitask/unrevised")
@@ -220,7 +223,7 @@ class Condition(models.Model):
                 name="condition_has_exactly_one_source",
             ),
             models.CheckConstraint(
-                condition=Q(advice__in=["none", "answer", "answer_explanation"]),
+                condition=Q(advice__in=ConditionAdvice.values),
                 name="condition_advice_valid",
             ),
         ]

@@ -435,7 +435,7 @@ def ensure_training(
             accuracy = "" if run.eval_accuracy is None else f", held-out accuracy {run.eval_accuracy:.2f}"
             echo(
                 f"    {run.condition_name} {run.student} seed {run.seed}: best checkpoint {run.best_checkpoint}, "
-                f"final {run.final_checkpoint}{accuracy}"
+                f"last {run.last_checkpoint}{accuracy}"
             )
             succeeded.append(run)
     return succeeded

@@ -26,7 +26,7 @@ ATTACHMENT_SUFFIXES = (".csv", ".md")  # downloaded; plots and report.html open 
 def results(request, study_id: int):
     from . import reports
     from .analysis import InputError
-    from .analysis_inputs import analysis_inputs
+    from .analysis_selectors import analysis_inputs
 
     study = get_object_or_404(Study, pk=study_id)
     reports.fail_stale_reports(study=study)
@@ -83,7 +83,7 @@ def _accuracy_context(study: Study) -> dict:
 def compute(request, study_id: int):
     from . import reports
     from .analysis import InputError
-    from .analysis_inputs import analysis_inputs
+    from .analysis_selectors import analysis_inputs
 
     study = get_object_or_404(Study, pk=study_id)
     form = ComputeReportForm(request.POST, study=study)

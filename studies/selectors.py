@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce, Length
 
 from models_app.models import OPTION_LABELS
 
-from .decisions_format import DECISION_COLUMNS
+from .analysis.decisions_format import DECISION_COLUMNS
 from .models import Assignment, Decision, Explanation, Participant, Rating, Study
 
 # The `condition` of an attention-check page, which shows no condition's explanation.

@@ -10,7 +10,7 @@ from distill_site.web import csv_download, staff_only
 from . import selectors
 from .export import csv_lines, export_files
 from .models import Participant, Study
-from .views import study_entry_url
+from .prolific import study_entry_url
 
 
 def wants_test_responses(request) -> bool:

@@ -4,7 +4,6 @@ Each stage view first asks `participation.stage` where the participant is and re
 request is for another stage: the server, not the browser, decides what comes next.
 """
 
-import re
 from functools import wraps
 
 from django.conf import settings
@@ -14,14 +13,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from . import deciding, participation, ratelimit
+from . import deciding, participation, prolific, ratelimit
 from .deciding import Step
 from .forms import CONFIDENCE_ANCHORS, ConsentForm, DecisionForm, DemographicsForm, RatingForm
 from .models import Participant, Study
 from .participation import Stage
 from .question_display import question_view
-
-PROLIFIC_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 STAGE_URLS = {
     Stage.CONSENT: "studies:consent",
@@ -88,8 +85,8 @@ def entry(request, entry_token: str):
     ):
         return _message(request, "Too many attempts", "Please wait a minute and open the link again.", 429)
     study = get_object_or_404(Study, entry_token=entry_token)
-    ids = {key: request.GET.get(key, "").strip() for key in ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID")}
-    if any(value and not PROLIFIC_ID.match(value) for value in ids.values()):
+    ids = prolific.link_ids(request)
+    if any(value and not prolific.ID_FORMAT.match(value) for value in ids.values()):
         return _message(
             request,
             "This link is incomplete",
@@ -502,9 +499,3 @@ def done(request, participant: Participant):
 @participant_page(Stage.SCREENED_OUT)
 def screened_out(request, participant: Participant):
     return _end_page(request, participant, "studies/screened_out.html", participant.study.screen_out_code)
-
-
-def study_entry_url(request, study: Study) -> str:
-    """The link to give Prolific: its placeholders are filled in for each participant."""
-    base = request.build_absolute_uri(reverse("studies:entry", args=[study.entry_token]))
-    return base + "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"

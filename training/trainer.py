@@ -2,8 +2,9 @@
 
 Read top to bottom: the run result and progress records, the divergence rules, the Trainer subclass (a
 `compute_loss` override, the length-grouped sampler, evaluation by generation and held-out loss), the callback
-that reports progress and stops runs, and `train`, which puts them together and resumes from the last complete
-checkpoint. Seq2seq students train on padded (T5: packed) rows (`batching.py`, `losses.py`), causal LM students
+that reports progress and stops runs, the pieces `build_trainer` puts together, `summarise`, and `train`, which
+reads as a short training script: check the data, find the checkpoint to resume from, build the trainer, train,
+summarise. Seq2seq students train on padded (T5: packed) rows (`batching.py`, `losses.py`), causal LM students
 on packed rows without padding (`causal.py`); either can be LoRA-adapted (`lora_rank`), when a checkpoint holds
 only the adapter.
 """
@@ -34,7 +35,7 @@ from .causal import PackedCausalCollator, causal_loss, tokenize_causal_data
 from .config import TrainConfig
 from .cqa import DataError, Question
 from .examples import TrainingData, build_training_data, tokenizer_corpus
-from .inference import CHECKPOINT_INFO, GenerationSettings, predict_questions
+from .inference import CHECKPOINT_INFO, GenerationSettings, predict_questions, settings_from_info
 from .losses import student_loss
 from .students import (
     BASE_MODEL_FOLDER,
@@ -489,6 +490,165 @@ def peak_memory() -> tuple[int, str]:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "process RSS"
 
 
+def row_layout(config: TrainConfig, student: Student) -> tuple[bool, bool]:
+    """(causal, packed): a causal student always trains on packed rows; a seq2seq one packs each question's
+    segments into one row where its positions allow (T5) or `pack_segments` says so."""
+    if is_causal(student.model):
+        if config.pack_segments is False:
+            raise ValueError("causal students always train on packed rows: leave pack_segments unset")
+        return True, True
+    packed = supports_packing(student.model) if config.pack_segments is None else config.pack_segments
+    if packed and not supports_packing(student.model):
+        raise ValueError(
+            f"pack_segments needs a T5-family student (relative positions), not {student.model.config.model_type}"
+        )
+    return False, packed
+
+
+def tokenize(
+    training_data: TrainingData, student: Student, config: TrainConfig, *, causal: bool
+) -> StudentDataset:
+    if causal:
+        return tokenize_causal_data(
+            training_data,
+            student.tokenizer,
+            max_length=config.max_length,
+            label_max_length=config.target_max_length,
+            chat_template=config.chat_template,
+        )
+    return tokenize_training_data(
+        training_data,
+        student.tokenizer,
+        max_length=config.max_length,
+        label_max_length=config.target_max_length,
+    )
+
+
+def data_collator(config: TrainConfig, student: Student, *, causal: bool, packed: bool):
+    if causal:
+        return PackedCausalCollator(task_weights=config.task_weights(), loss_on_prompt=config.loss_on_prompt)
+    return SegmentCollator(
+        pad_token_id=student.tokenizer.pad_token_id,
+        decoder_start_token_id=student.model.config.decoder_start_token_id,
+        task_weights=config.task_weights(),
+        packed=packed,
+    )
+
+
+def run_info(config: TrainConfig) -> dict:
+    """What each checkpoint records of its run (`CHECKPOINT_INFO`): inference reads its student and settings."""
+    return {
+        "student": config.student,
+        "method": config.method,
+        "data_variant": config.data_variant,
+        "seed": config.seed,
+        "inference_mode": config.resolved_inference_mode,
+        "config": config.to_json(),
+    }
+
+
+def build_trainer(
+    config: TrainConfig,
+    *,
+    data: TrainingData,
+    train_questions: list[Question],
+    eval_questions: list[Question],
+    teacher: Mapping[str, TeacherExplanations],
+    output_dir: Path,
+    resume_from: str | None,
+    monitor: RunMonitor,
+    may_write: Callable[[], bool] | None,
+) -> DistillationTrainer:
+    """The student (from `resume_from` where that holds it), its tokenized tasks, and the Trainer that trains it
+    with the method's loss, evaluating on `eval_questions` and reporting to `monitor`."""
+    set_seed(config.seed)  # the initial weights of a random student
+    corpus = tokenizer_corpus(train_questions, teacher, formats=config.formats)
+    student = prepare_student(config, output_dir, resume_from, corpus)
+    causal, packed = row_layout(config, student)
+    eval_data = held_out_data(eval_questions, teacher, config)
+    eval_loss_dataset = None if eval_data is None else tokenize(eval_data, student, config, causal=causal)
+    bf16 = (
+        config.bf16
+        if config.bf16 is not None
+        else torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    )
+    info = run_info(config)
+    trainer = DistillationTrainer(
+        model=student.model,
+        args=training_arguments(config, output_dir, evaluate=bool(eval_questions), bf16=bf16),
+        train_dataset=tokenize(data, student, config, causal=causal),
+        eval_dataset=eval_questions or None,
+        data_collator=data_collator(config, student, causal=causal, packed=packed),
+        processing_class=student.tokenizer,
+        callbacks=[monitor],
+        inference_mode=config.resolved_inference_mode,
+        checkpoint_info=info,
+        keep_checkpoints=2 if eval_questions else 1,  # with a best metric: the best and the last
+        may_write=may_write,
+        generation=settings_from_info(info),  # evaluated as inference will run it
+        causal=causal,
+        eval_loss_dataset=eval_loss_dataset,
+    )
+    trainer.remove_callback(PrinterCallback)  # losses reach the caller through `progress` and the history
+    return trainer
+
+
+def summarise(
+    trainer: DistillationTrainer,
+    monitor: RunMonitor,
+    config: TrainConfig,
+    *,
+    output_dir: Path,
+    wall_seconds: float,
+    skipped_questions: dict[str, str],
+) -> TrainResult:
+    """What a finished (or stopped) `trainer.train()` came to: status, checkpoints, history, speed, memory."""
+    state, args = trainer.state, trainer.args
+    last = last_complete_checkpoint(output_dir)
+    steps = state.global_step - monitor.start_step
+    evals = [entry["eval_accuracy"] for entry in state.log_history if "eval_accuracy" in entry]
+    memory, memory_of = peak_memory()
+    if trainer.write_refused:
+        status = "superseded"
+    elif monitor.divergence_reason:
+        status = "diverged"
+    else:
+        status = "stopped" if monitor.stopped else "completed"
+    return TrainResult(
+        output_dir=str(output_dir),
+        status=status,
+        global_step=state.global_step,
+        max_steps=state.max_steps,
+        resumed_from_step=monitor.start_step,
+        best_checkpoint=state.best_model_checkpoint,
+        last_checkpoint=last,
+        best_step=state.best_global_step or None,
+        last_step=int(Path(last).name.rsplit("-", 1)[1]) if last else None,
+        best_eval_accuracy=state.best_metric,
+        last_eval_accuracy=evals[-1] if evals else None,
+        history=list(state.log_history),
+        steps_per_second=steps / wall_seconds if wall_seconds else 0.0,
+        examples_per_second=steps * config.batch_size / wall_seconds if wall_seconds else 0.0,
+        wall_seconds=wall_seconds,
+        peak_memory_bytes=memory,
+        peak_memory_of=memory_of,
+        divergence_reason=monitor.divergence_reason,
+        skipped_questions=skipped_questions,
+        config=config.to_json(),
+        environment=library_versions()
+        | {
+            "device": str(args.device),
+            "world_size": args.world_size,
+            "per_device_batch_size": args.per_device_train_batch_size,
+            "packed": trainer.causal or trainer.data_collator.packed,  # causal students always pack
+            "causal": trainer.causal,
+            "lora": bool(config.lora_rank),
+            "bf16": args.bf16,
+            "optimizer": str(args.optim),
+        },
+    )
+
+
 def train(
     config: TrainConfig,
     *,
@@ -517,142 +677,32 @@ def train(
         log(f"left out {len(data.skipped)} question(s) without the teacher data they need ({shown} ...)")
     record_run_config(output_dir, config)
     resume_from = last_complete_checkpoint(output_dir)
-
-    set_seed(config.seed)  # the initial weights of a random student
-    student = prepare_student(
-        config, output_dir, resume_from, tokenizer_corpus(train_questions, teacher, formats=config.formats)
-    )
     if resume_from:
         log(f"resuming from {resume_from}")
-    causal = is_causal(student.model)
-    if causal:
-        if config.pack_segments is False:
-            raise ValueError("causal students always train on packed rows: leave pack_segments unset")
-        packed = True
-    else:
-        packed = supports_packing(student.model) if config.pack_segments is None else config.pack_segments
-        if packed and not supports_packing(student.model):
-            raise ValueError(
-                "pack_segments needs a T5-family student (relative positions), not "
-                f"{student.model.config.model_type}"
-            )
-
-    def tokenized(training_data: TrainingData) -> StudentDataset:
-        if causal:
-            return tokenize_causal_data(
-                training_data,
-                student.tokenizer,
-                max_length=config.max_length,
-                label_max_length=config.target_max_length,
-                chat_template=config.chat_template,
-            )
-        return tokenize_training_data(
-            training_data,
-            student.tokenizer,
-            max_length=config.max_length,
-            label_max_length=config.target_max_length,
-        )
-
-    dataset = tokenized(data)
-    eval_data = held_out_data(eval_questions, teacher, config)
-    bf16 = (
-        config.bf16
-        if config.bf16 is not None
-        else torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    )
-    args = training_arguments(config, output_dir, evaluate=bool(eval_questions), bf16=bf16)
-    info = {
-        "student": config.student,
-        "method": config.method,
-        "data_variant": config.data_variant,
-        "seed": config.seed,
-        "inference_mode": config.resolved_inference_mode,
-        "config": config.to_json(),
-    }
     monitor = RunMonitor(config, progress=progress, should_stop=should_stop, held_out=len(eval_questions))
-    collator = (
-        PackedCausalCollator(task_weights=config.task_weights(), loss_on_prompt=config.loss_on_prompt)
-        if causal
-        else SegmentCollator(
-            pad_token_id=student.tokenizer.pad_token_id,
-            decoder_start_token_id=student.model.config.decoder_start_token_id,
-            task_weights=config.task_weights(),
-            packed=packed,
-        )
-    )
-    trainer = DistillationTrainer(
-        model=student.model,
-        args=args,
-        train_dataset=dataset,
-        eval_dataset=eval_questions or None,
-        data_collator=collator,
-        processing_class=student.tokenizer,
-        callbacks=[monitor],
-        inference_mode=config.resolved_inference_mode,
-        checkpoint_info=info,
-        keep_checkpoints=2 if eval_questions else 1,  # with a best metric: the best and the last
+    trainer = build_trainer(
+        config,
+        data=data,
+        train_questions=train_questions,
+        eval_questions=eval_questions,
+        teacher=teacher,
+        output_dir=output_dir,
+        resume_from=resume_from,
+        monitor=monitor,
         may_write=may_write,
-        generation=GenerationSettings(
-            batch_size=config.eval_batch_size,
-            max_new_tokens=config.max_new_tokens,
-            answer_max_new_tokens=config.answer_max_new_tokens,
-            max_length=config.max_length,
-            score_unmatched_answers=config.score_unmatched_answers,
-            formats=config.formats,
-            chat_template=config.chat_template,
-            no_repeat_ngram_size=config.no_repeat_ngram_size,
-        ),
-        causal=causal,
-        eval_loss_dataset=tokenized(eval_data) if eval_data is not None else None,
     )
-    trainer.remove_callback(PrinterCallback)  # losses reach the caller through `progress` and the history
+
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     start = time.monotonic()
     trainer.train(resume_from_checkpoint=resume_from)
-    wall = time.monotonic() - start
+    wall_seconds = time.monotonic() - start
 
-    state = trainer.state
-    last = last_complete_checkpoint(output_dir)
-    steps = state.global_step - monitor.start_step
-    evals = [entry["eval_accuracy"] for entry in state.log_history if "eval_accuracy" in entry]
-    memory, memory_of = peak_memory()
-    if trainer.write_refused:
-        status = "superseded"
-    elif monitor.divergence_reason:
-        status = "diverged"
-    else:
-        status = "stopped" if monitor.stopped else "completed"
-    return TrainResult(
-        output_dir=str(output_dir),
-        status=status,
-        global_step=state.global_step,
-        max_steps=state.max_steps,
-        resumed_from_step=monitor.start_step,
-        best_checkpoint=state.best_model_checkpoint,
-        last_checkpoint=last,
-        best_step=state.best_global_step or None,
-        last_step=int(Path(last).name.rsplit("-", 1)[1]) if last else None,
-        best_eval_accuracy=state.best_metric,
-        last_eval_accuracy=evals[-1] if evals else None,
-        history=list(state.log_history),
-        steps_per_second=steps / wall if wall else 0.0,
-        examples_per_second=steps * config.batch_size / wall if wall else 0.0,
-        wall_seconds=wall,
-        peak_memory_bytes=memory,
-        peak_memory_of=memory_of,
-        divergence_reason=monitor.divergence_reason,
+    return summarise(
+        trainer,
+        monitor,
+        config,
+        output_dir=output_dir,
+        wall_seconds=wall_seconds,
         skipped_questions=data.skipped,
-        config=config.to_json(),
-        environment=library_versions()
-        | {
-            "device": str(args.device),
-            "world_size": args.world_size,
-            "per_device_batch_size": args.per_device_train_batch_size,
-            "packed": packed,
-            "causal": causal,
-            "lora": bool(config.lora_rank),
-            "bf16": bf16,
-            "optimizer": str(args.optim),
-        },
     )

@@ -9,79 +9,67 @@ or `python -m studies.analysis ratings.csv [--accuracy runs.csv] --out report/`.
 the same way (`python -m studies.analysis decisions.csv --out report/`, or `build_decision_report`).
 """
 
-from .accuracy import AccuracyAnalysis, analyze_accuracy
-from .decision_report import build_decision_report
-from .decision_simulation import (
-    DecisionDesign,
-    DecisionPower,
-    RelianceModel,
-    decision_power,
-    simulate_decisions,
-)
-from .decisions import DecisionAnalysis, analyze_decisions, is_decisions_table, validate_decisions
-from .exclusions import ANALYSED_STATUSES
-from .inputs import (
-    ACCURACY_COLUMNS,
-    DEFAULT_SCALE_RANGE,
-    PARTICIPANT_STATUSES,
-    RATINGS_COLUMNS,
-    REQUIRED_RATINGS_COLUMNS,
-    InputError,
-    read_accuracy_csv,
-    read_ratings_csv,
-    validate_accuracy,
-    validate_ratings,
-)
-from .plots import plot_accuracy, plot_power_curve, plot_ratings
-from .power import PowerResult, a_for_difference, difference_for_a, participants_for_power, simulated_power
-from .ratings_analysis import RatingsAnalysis, analyze_ratings
-from .report import Report, Section, build_report, cell_text, shown_rows, summary_text
-from .sample_size import SampleSize, assess_ratings
-from .simulation import PlannedDesign, RatingModel, simulate_ratings
+import importlib
 
-__all__ = [
-    "ACCURACY_COLUMNS",
-    "ANALYSED_STATUSES",
-    "DEFAULT_SCALE_RANGE",
-    "PARTICIPANT_STATUSES",
-    "RATINGS_COLUMNS",
-    "REQUIRED_RATINGS_COLUMNS",
-    "AccuracyAnalysis",
-    "DecisionAnalysis",
-    "DecisionDesign",
-    "DecisionPower",
-    "RelianceModel",
-    "InputError",
-    "PlannedDesign",
-    "PowerResult",
-    "RatingModel",
-    "RatingsAnalysis",
-    "Report",
-    "SampleSize",
-    "Section",
-    "a_for_difference",
-    "analyze_accuracy",
-    "analyze_decisions",
-    "analyze_ratings",
-    "assess_ratings",
-    "build_decision_report",
-    "build_report",
-    "cell_text",
-    "decision_power",
-    "difference_for_a",
-    "is_decisions_table",
-    "participants_for_power",
-    "plot_accuracy",
-    "plot_power_curve",
-    "plot_ratings",
-    "read_accuracy_csv",
-    "read_ratings_csv",
-    "shown_rows",
-    "simulate_decisions",
-    "simulate_ratings",
-    "simulated_power",
-    "summary_text",
-    "validate_accuracy",
-    "validate_decisions",
-    "validate_ratings",
-]
+# Each public name and the module that holds it, imported on first use: the Django side reads the export formats
+# (`ratings_format`, `decisions_format`) on every start, and must not pay for pandas, scipy and statsmodels then.
+_EXPORTS = {
+    "AccuracyAnalysis": "accuracy",
+    "analyze_accuracy": "accuracy",
+    "build_decision_report": "decision_report",
+    "DecisionDesign": "decision_simulation",
+    "DecisionPower": "decision_simulation",
+    "RelianceModel": "decision_simulation",
+    "decision_power": "decision_simulation",
+    "simulate_decisions": "decision_simulation",
+    "DecisionAnalysis": "decisions",
+    "analyze_decisions": "decisions",
+    "is_decisions_table": "decisions",
+    "validate_decisions": "decisions",
+    "ANALYSED_STATUSES": "exclusions",
+    "ACCURACY_COLUMNS": "inputs",
+    "DEFAULT_SCALE_RANGE": "inputs",
+    "PARTICIPANT_STATUSES": "inputs",
+    "RATINGS_COLUMNS": "inputs",
+    "REQUIRED_RATINGS_COLUMNS": "inputs",
+    "InputError": "inputs",
+    "read_accuracy_csv": "inputs",
+    "read_ratings_csv": "inputs",
+    "validate_accuracy": "inputs",
+    "validate_ratings": "inputs",
+    "plot_accuracy": "plots",
+    "plot_power_curve": "plots",
+    "plot_ratings": "plots",
+    "PowerResult": "power",
+    "a_for_difference": "power",
+    "difference_for_a": "power",
+    "participants_for_power": "power",
+    "simulated_power": "power",
+    "RatingsAnalysis": "ratings_analysis",
+    "analyze_ratings": "ratings_analysis",
+    "Report": "report",
+    "Section": "report",
+    "build_report": "report",
+    "cell_text": "report",
+    "shown_rows": "report",
+    "summary_text": "report",
+    "SampleSize": "sample_size",
+    "assess_ratings": "sample_size",
+    "PlannedDesign": "simulation",
+    "RatingModel": "simulation",
+    "simulate_ratings": "simulation",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,6 +1,6 @@
 """Decision studies: do people rely on a model's advice appropriately, and does an explanation change that?
 
-Input: a decisions export (`studies.decisions_format.DECISION_COLUMNS`, one row per participant and item), as text
+Input: a decisions export (`decisions_format.DECISION_COLUMNS`, one row per participant and item), as text
 from a CSV or typed (as `decision_simulation.simulate_decisions` gives it). Measures, after Schemmer et al. (IUI
 2023), per participant x condition and pooled per condition:
 
@@ -33,15 +33,14 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from .design import holm, pairs
+from .decisions_format import ADVICE_KINDS
+from .design import ALPHA, SEED, holm, pairs
 from .exclusions import ANALYSED_STATUSES
 from .inputs import PARTICIPANT_STATUSES, _Checker
 from .sample_size import MIN_CONDITIONS, MIN_PARTICIPANTS, MIN_PARTICIPANTS_FOR_MIXED_MODELS, SampleSize
 
-ALPHA = 0.05
 N_BOOTSTRAP = 2000
 N_PERMUTATIONS = 2000
-SEED = 20250101
 
 REQUIRED_DECISION_COLUMNS = (
     "participant_id",
@@ -55,7 +54,6 @@ REQUIRED_DECISION_COLUMNS = (
     "gold_answer",
 )
 OPTIONAL_NUMBERS = ("initial_confidence", "final_confidence", "seconds_initial", "seconds_final")
-ADVICE_KINDS = ("none", "answer", "answer_explanation")
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 METHOD_NOTES = [

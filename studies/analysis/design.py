@@ -1,4 +1,5 @@
-"""Condition pairs, treatment-coded condition columns and pairwise contrasts of a fitted model."""
+"""The analyses' shared defaults (significance level, random seed), condition pairs, treatment-coded condition
+columns and pairwise contrasts of a fitted model."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
+
+ALPHA = 0.05  # significance level, ratings and decisions alike
+SEED = 20250101  # of every resampling and simulation, so that a report is the same each time
 
 
 def pairs(conditions: list[str]) -> list[tuple[str, str]]:

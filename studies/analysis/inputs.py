@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studies.ratings_format import PARTICIPANT_STATUSES, RATINGS_COLUMNS
+from .ratings_format import PARTICIPANT_STATUSES, RATINGS_COLUMNS
 
 REQUIRED_RATINGS_COLUMNS = RATINGS_COLUMNS[:10]
 DEFAULT_SCALE_RANGE = (1, 5)

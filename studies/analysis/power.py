@@ -23,13 +23,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .design import SEED
 from .simulation import DEFAULT_RATING_MODEL, PlannedDesign, RatingModel, simulate_scores
 
 Test = Literal["dunn", "kruskal_wallis"]
 Outcome = Literal["scale", "quality"]
 
 N_SIMULATIONS = 1000
-SEED = 20250101
 MAX_PARTICIPANTS = 1000
 _VALUES_PER_CHUNK = 2_000_000  # simulated ratings held in memory at once
 

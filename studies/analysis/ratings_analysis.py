@@ -9,6 +9,7 @@ import pandas as pd
 
 from .agreement import krippendorff_alpha
 from .descriptives import QUALITY, describe, observations
+from .design import ALPHA
 from .exclusions import ANALYSED_STATUSES, apply_exclusions
 from .inputs import DEFAULT_SCALE_RANGE, InputError, ScaleRange, validate_ratings
 from .mixed_models import mixed_models, ordinal_check
@@ -16,8 +17,6 @@ from .outliers import changed_conclusions, outlier_bounds
 from .paper_tests import dunn_with_vda, kruskal_wallis, ols_quality
 from .sample_size import SECTION as SAMPLE_SIZE_SECTION
 from .sample_size import sample_size
-
-ALPHA = 0.05
 
 
 @dataclass(frozen=True)

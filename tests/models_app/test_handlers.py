@@ -139,7 +139,7 @@ def test_a_tiny_training_run_launched_from_the_admin_is_trained_by_a_celery_work
     assert run.eval_accuracy is not None
     best = Checkpoint.objects.get(training_run=run, role="best")
     assert Path(best.path).is_dir() and best.path == run.best_checkpoint
-    assert Path(run.final_checkpoint).is_dir()
+    assert Path(run.last_checkpoint).is_dir()
 
     # The teacher also explained the options of the test questions: the counterfactual probe uses them.
     options = make_generation_run(
@@ -216,8 +216,8 @@ def test_a_cancelled_training_run_stops_with_a_checkpoint_and_a_relaunch_resumes
     assert finished == [Run.Status.CANCELLED]
     run.refresh_from_db()
     stopped_at = Checkpoint.objects.get(training_run=run, role="last").step
-    assert 2 <= stopped_at < 200 and Path(run.final_checkpoint).is_dir()
-    cancelled_at = run.final_checkpoint
+    assert 2 <= stopped_at < 200 and Path(run.last_checkpoint).is_dir()
+    cancelled_at = run.last_checkpoint
     # As if the attempt had gone on 5 steps past its checkpoint before dying: those steps are trained again.
     Run.objects.filter(pk=run.pk).update(progress_done=stopped_at + 5)
 
@@ -288,7 +288,7 @@ def test_a_run_trains_into_a_folder_of_its_own_even_where_an_earlier_database_le
     (earlier / "run_config.json").write_text('{"method": "standard", "max_steps": 5000}')
     assert services.run_in_process(run=run) == Run.Status.SUCCEEDED, Run.objects.get(pk=run.pk).error
     run.refresh_from_db()
-    assert not Path(run.final_checkpoint).is_relative_to(earlier)
+    assert not Path(run.last_checkpoint).is_relative_to(earlier)
     assert (earlier / "run_config.json").read_text() == '{"method": "standard", "max_steps": 5000}'
 
 

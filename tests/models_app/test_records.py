@@ -175,6 +175,6 @@ def test_storing_a_checkpoint_replaces_the_previous_one_of_its_role():
     records.store_checkpoint(training_run=run, role="last", step=500, path="/ckpt/500")
 
     run.refresh_from_db()
-    assert (run.best_checkpoint, run.final_checkpoint) == ("/ckpt/300", "/ckpt/500")
+    assert (run.best_checkpoint, run.last_checkpoint) == ("/ckpt/300", "/ckpt/500")
     assert Checkpoint.objects.get(training_run=run, role="best").step == 300
     assert Checkpoint.objects.count() == 2

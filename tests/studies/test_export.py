@@ -201,7 +201,31 @@ def test_the_api_serves_the_csv_to_staff_only(staff_client, rated_study):
 
 
 def test_the_export_names_participant_statuses_as_the_analysis_expects():
+    from studies.analysis.ratings_format import PARTICIPANT_STATUSES
     from studies.models import Participant
-    from studies.ratings_format import PARTICIPANT_STATUSES
 
     assert tuple(Participant.Status.values) == PARTICIPANT_STATUSES
+
+
+def test_the_decisions_export_names_advice_as_the_analysis_expects():
+    from studies.analysis.decisions_format import ADVICE_KINDS
+    from studies.models import Condition
+
+    assert tuple(Condition.Advice.values) == ADVICE_KINDS
+
+
+def test_the_export_formats_load_without_the_statistics():
+    """The web process reads the formats on every start; pandas, scipy and statsmodels load only for an analysis."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, studies.analysis.ratings_format, studies.analysis.decisions_format; "
+        "print(sorted({'pandas', 'scipy', 'statsmodels', 'matplotlib'} & set(sys.modules)))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "[]"

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from studies import reports
 from studies.analysis import ANALYSED_STATUSES, PARTICIPANT_STATUSES, InputError, summary_text
 from studies.analysis.ratings_analysis import ALPHA
-from studies.analysis_inputs import analysis_inputs
+from studies.analysis_selectors import analysis_inputs
 from studies.models import AnalysisReport, Study
 
 

@@ -9,7 +9,7 @@ from scipy import stats
 
 from studies.analysis import analyze_accuracy, analyze_ratings, build_report
 from studies.analysis.__main__ import main
-from studies.ratings_format import RATINGS_COLUMNS
+from studies.analysis.ratings_format import RATINGS_COLUMNS
 
 CF_U, MT_U, MTCF_U, MTCF_R = (
     "counterfactual/unrevised",

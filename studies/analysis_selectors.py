@@ -1,4 +1,5 @@
-"""What the analysis (`studies.analysis`, plain Python) reads from the database for one study.
+"""Selectors for the analysis: what `studies.analysis` (plain Python, its CSV contract in `analysis.inputs`) is
+given from the database for one study, as data frames.
 
 Its ratings, as the export's rows (`selectors.rating_rows`); the accuracies of the training runs behind its
 conditions, over every student and seed of the grids they come from (`models_app.selectors.experiment_results`);
@@ -17,9 +18,9 @@ from models_app.selectors import experiment_results
 
 from .analysis import ACCURACY_COLUMNS, ANALYSED_STATUSES, SampleSize, assess_ratings
 from .analysis.decisions import assess_decisions
-from .decisions_format import DECISION_COLUMNS
+from .analysis.decisions_format import DECISION_COLUMNS
+from .analysis.ratings_format import RATINGS_COLUMNS
 from .models import Study
-from .ratings_format import RATINGS_COLUMNS
 from .selectors import decision_rows, rating_rows
 
 
