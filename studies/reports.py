@@ -37,7 +37,7 @@ from .analysis import (
     shown_rows,
 )
 from .analysis.ratings_analysis import ALPHA
-from .analysis_inputs import AnalysisInputs, analysis_inputs
+from .analysis_selectors import AnalysisInputs, analysis_inputs
 from .models import AnalysisReport, Study
 
 logger = logging.getLogger(__name__)
