@@ -38,7 +38,7 @@ from training.examples import build_training_data  # noqa: E402
 from training.formats import TASKS  # noqa: E402
 from training.inference import GenerationSettings  # noqa: E402
 from training.students import load_student  # noqa: E402
-from training.trainer import DistillationTrainer, training_arguments  # noqa: E402
+from training.trainer import DistillationTrainer, run_info, training_arguments  # noqa: E402
 
 
 def task_rows(items) -> dict[str, list[list[int]]]:
@@ -129,6 +129,8 @@ def run(kind: str, *, config: TrainConfig, dataset, seed: int, steps: int, outpu
             processing_class=student.tokenizer,
             inference_mode="predict_explain",
             generation=GenerationSettings(),
+            checkpoint_info=run_info(config),
+            keep_checkpoints=1,
             causal=True,
         )
     else:

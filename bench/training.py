@@ -35,7 +35,7 @@ from training.examples import build_training_data, tokenizer_corpus  # noqa: E40
 from training.inference import GenerationSettings  # noqa: E402
 from training.losses import separate_forward_loss, student_loss  # noqa: E402
 from training.students import load_student  # noqa: E402
-from training.trainer import DistillationTrainer, training_arguments  # noqa: E402
+from training.trainer import DistillationTrainer, run_info, training_arguments  # noqa: E402
 
 
 class SeparateForwardTrainer(Trainer):
@@ -145,6 +145,9 @@ def run(kind: str, *, config, dataset, tokenizer, student_name, corpus, seed, st
             callbacks=[clock],
             inference_mode="predict_explain",
             generation=GenerationSettings(),
+            checkpoint_info=run_info(config),
+            keep_checkpoints=1,
+            causal=False,
         )
     else:
         meter = Meter(lambda items: collate_by_task(items, pad_token_id=tokenizer.pad_token_id), model.config)
