@@ -1,6 +1,6 @@
 """Benchmark: this trainer against a Distilling step-by-step-style baseline, multitask, on real CQA data.
 
-    python bench/training.py --data ../shared/data/cqa [--steps 30] [--rounds 3]
+    python bench/seq2seq_training.py --data ../shared/data/cqa [--steps 30] [--rounds 3]
 
 Both train a randomly initialised t5-small-sized student on the real CQA train questions with the recorded
 teacher's (unrevised) explanations, through the Hugging Face Trainer, with the same settings:
