@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from training.cqa import load_split  # noqa: E402
+from training.cqa import LABELS, load_split  # noqa: E402
 from training.generation import Generation, GenerationConfig  # noqa: E402
 from training.option_support import supported_option  # noqa: E402
 from training.teacher import TeacherSpec  # noqa: E402
@@ -147,7 +147,7 @@ def bench_flags(data: Path) -> None:
         supported = supported_option(first_line(row["explanation"]), question.choices)
         gold += supported == question.answer_key
         other += supported not in (None, question.answer_key)
-        for label, text in zip("ABCDE", row["option_explanations"], strict=True):
+        for label, text in zip(LABELS, row["option_explanations"], strict=True):
             supported = supported_option(first_line(text), question.choices)
             options_given += supported == label
             options_other += supported not in (None, label)

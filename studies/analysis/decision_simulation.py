@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from .decisions import COMPARED, compare, with_outcomes
+from training.cqa import LABELS
 
-LABELS = "ABCDE"
+from .decisions import COMPARED, compare, with_outcomes
 
 
 @dataclass(frozen=True)
