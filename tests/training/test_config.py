@@ -53,7 +53,7 @@ def test_bad_settings_are_all_named_at_once():
     with pytest.raises(ValueError) as error:
         TrainConfig(method="distil", gamma=1.5, batch_size=10, gradient_accumulation_steps=4)
     message = str(error.value)
-    assert "method must be one of" in message and "gamma must be between 0 and 1, got 1.5" in message
+    assert "method must be one of" in message and "gamma must be at least 0 and at most 1, got 1.5" in message
     assert "batch_size 10 is not a multiple of gradient_accumulation_steps 4" in message
-    with pytest.raises(ValueError, match="counterfactuals_per_question must be 1–4"):
+    with pytest.raises(ValueError, match="counterfactuals_per_question must be at least 1 and at most 4, got 5"):
         TrainConfig(method="counterfactual", counterfactuals_per_question=5)
