@@ -61,7 +61,7 @@ def _type_problem(name: str, default: object, value: object) -> str | None:
     return None if is_number else f"{name} must be a number, got {value!r}"
 
 
-def run_config(*, hyperparameters: dict | None, **run_settings) -> TrainConfig:
+def run_config(*, hyperparameters: dict | None, **settings) -> TrainConfig:
     """The library's config for a run: its own settings (`RUN_FIELDS`) and its hyperparameters, the defaults
     overridden by `hyperparameters`. Raises ValidationError with each problem under the field it concerns: a run
     setting's under its own name, the others under "hyperparameters"."""
@@ -87,7 +87,7 @@ def run_config(*, hyperparameters: dict | None, **run_settings) -> TrainConfig:
         else:
             values[name] = float(value) if isinstance(spec.default, float) else value
     try:  # the values of the right type; the others keep their defaults meanwhile
-        config = TrainConfig(**run_settings, **values)
+        config = TrainConfig(**settings, **values)
     except ConfigError as exc:
         for name, problem in exc.problems:
             errors.setdefault(name if name in RUN_FIELDS else "hyperparameters", []).append(problem)
