@@ -46,7 +46,7 @@ HYPERPARAMETERS: dict[str, Field] = {name: _FIELDS[name] for name in OVERRIDABLE
 # The library's defaults: the paper's hyperparameters (the `paper` preset adds its quirks).
 TRAINING_DEFAULTS = {name: spec.default for name, spec in HYPERPARAMETERS.items()}
 # Settings of the run itself (its own model fields) that TrainConfig checks too; their problems are shown there.
-RUN_FIELDS = ("student", "method", "data_variant", "seed")
+RUN_MODEL_FIELDS = ("student", "method", "data_variant", "seed")
 
 
 def _type_problem(name: str, default: object, value: object) -> str | None:
@@ -62,7 +62,7 @@ def _type_problem(name: str, default: object, value: object) -> str | None:
 
 
 def run_config(*, hyperparameters: dict | None, **settings) -> TrainConfig:
-    """The library's config for a run: its own settings (`RUN_FIELDS`) and its hyperparameters, the defaults
+    """The library's config for a run: its own settings (`RUN_MODEL_FIELDS`) and its hyperparameters, the defaults
     overridden by `hyperparameters`. Raises ValidationError with each problem under the field it concerns: a run
     setting's under its own name, the others under "hyperparameters"."""
     if hyperparameters is None:
@@ -90,7 +90,7 @@ def run_config(*, hyperparameters: dict | None, **settings) -> TrainConfig:
         config = TrainConfig(**settings, **values)
     except ConfigError as exc:
         for name, problem in exc.problems:
-            errors.setdefault(name if name in RUN_FIELDS else "hyperparameters", []).append(problem)
+            errors.setdefault(name if name in RUN_MODEL_FIELDS else "hyperparameters", []).append(problem)
     if errors:
         raise ValidationError(errors)
     return config
