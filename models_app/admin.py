@@ -4,7 +4,6 @@ from pathlib import Path
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
@@ -254,10 +253,7 @@ class RunFormAdminMixin(RunAdminMixin):
         if change:
             return super().save_model(request, obj, form, change)
         services.create_run(
-            run=obj,
-            generation_runs=list(form.cleaned_data.get("generation_runs", ())),
-            created_by=request.user,
-            launch=form.cleaned_data["launch"],
+            validated=form.validated, created_by=request.user, launch=form.cleaned_data["launch"]
         )
 
     def save_related(self, request, form, formsets, change):
@@ -437,29 +433,21 @@ class GenerationRunAdmin(ImportViewMixin, RunFormAdminMixin, admin.ModelAdmin):
             self.message_user(request, "Select generation runs of one dataset to train on.", messages.ERROR)
             return None
         dataset = datasets.pop()
-        form = TrainingGridForm(request.POST if "apply" in request.POST else None)
+        form = TrainingGridForm(
+            request.POST if "apply" in request.POST else None, dataset=dataset, generation_runs=runs
+        )
         if form.is_valid():
-            try:
-                grid = services.launch_training_grid(
-                    dataset=dataset,
-                    generation_runs=runs,
-                    **{
-                        key: form.cleaned_data[key]
-                        for key in ("students", "methods", "data_variants", "seeds")
-                    },
-                    hyperparameters=form.cleaned_data["hyperparameters"],
-                    created_by=request.user,
-                    launch=form.cleaned_data["launch"],
+            grid = services.launch_training_grid(
+                grid=form.validated, created_by=request.user, launch=form.cleaned_data["launch"]
+            )
+            verb = "Launched" if form.cleaned_data["launch"] else "Created"
+            text = f"{verb} {len(grid.created)} training run(s)."
+            if grid.existing:
+                text += (
+                    f" {len(grid.existing)} with the same settings existed already and were left as they are."
                 )
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
-                verb = "Launched" if form.cleaned_data["launch"] else "Created"
-                text = f"{verb} {len(grid.created)} training run(s)."
-                if grid.existing:
-                    text += f" {len(grid.existing)} with the same settings existed already and were left as they are."
-                self.message_user(request, text, messages.SUCCESS)
-                return HttpResponseRedirect(reverse("admin:models_app_trainingrun_changelist"))
+            self.message_user(request, text, messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:models_app_trainingrun_changelist"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

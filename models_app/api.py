@@ -1,9 +1,9 @@
 """REST API (staff only): datasets, teachers, runs of each kind; launch, cancel, resume; predictions.
 
-Serializers check and create through the same functions as the admin (`run_settings`, `services`).
+Serializers check and create through the same functions as the admin (`run_settings`, `services`); DRF turns the
+Django ValidationError of a serializer's `validate` into a 400 with the same per-field messages.
 """
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
@@ -25,11 +25,7 @@ from .models import (
     TrainingMethod,
     TrainingRun,
 )
-from .run_settings import check_generation_settings, check_inference_settings, check_training_settings
-
-
-def _drf_error(exc: DjangoValidationError) -> serializers.ValidationError:
-    return serializers.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+from .run_settings import validate_run, validate_training_grid
 
 
 class DetailSerializer(serializers.Serializer):
@@ -134,9 +130,27 @@ class TeacherSerializer(serializers.ModelSerializer):
 LAUNCH_HELP = "Queue the run at once (default); false leaves it `created`, to launch later."
 
 
-class GenerationRunSerializer(RunHistoryMixin, serializers.ModelSerializer):
+class NewRunMixin(serializers.Serializer):
+    """Creates a run of the serializer's model: `validate` checks it with `run_settings.validate_run` (DRF turns
+    its Django ValidationError into a 400 with the same per-field messages), `create` saves what it returned."""
+
     launch = serializers.BooleanField(write_only=True, default=True, help_text=LAUNCH_HELP)
 
+    def validate(self, attrs):
+        launch = attrs.pop("launch")
+        generation_runs = attrs.pop("generation_runs", [])
+        run = self.Meta.model(**attrs)
+        return {"launch": launch, "validated": validate_run(run=run, generation_runs=generation_runs)}
+
+    def create(self, validated_data):
+        return services.create_run(
+            validated=validated_data["validated"],
+            created_by=self.context["request"].user,
+            launch=validated_data["launch"],
+        )
+
+
+class GenerationRunSerializer(NewRunMixin, RunHistoryMixin, serializers.ModelSerializer):
     class Meta:
         model = GenerationRun
         fields = [*RUN_FIELDS, *GenerationRun.SETTINGS_FIELDS, "launch"]
@@ -144,23 +158,6 @@ class GenerationRunSerializer(RunHistoryMixin, serializers.ModelSerializer):
         extra_kwargs = {
             "method": {"help_text": "`recorded` runs are made by importing a file, not launched."}
         }
-
-    def validate(self, attrs):
-        try:
-            check_generation_settings(
-                teacher=attrs["teacher"],
-                dataset=attrs["dataset"],
-                split=attrs["split"],
-                method=attrs["method"],
-            )
-        except DjangoValidationError as exc:
-            raise _drf_error(exc) from None
-        return attrs
-
-    def create(self, validated_data):
-        launch = validated_data.pop("launch")
-        run = GenerationRun(**validated_data)
-        return services.create_run(run=run, created_by=self.context["request"].user, launch=launch)
 
 
 class CheckpointSerializer(serializers.ModelSerializer):
@@ -183,8 +180,7 @@ TRAINING_RESULT_FIELDS = [
 ]
 
 
-class TrainingRunSerializer(RunHistoryMixin, serializers.ModelSerializer):
-    launch = serializers.BooleanField(write_only=True, default=True, help_text=LAUNCH_HELP)
+class TrainingRunSerializer(NewRunMixin, RunHistoryMixin, serializers.ModelSerializer):
     checkpoints = CheckpointSerializer(many=True, read_only=True)
     hyperparameters = serializers.JSONField(
         required=False, help_text="Overrides of the paper's defaults; the stored value is the full set."
@@ -194,28 +190,6 @@ class TrainingRunSerializer(RunHistoryMixin, serializers.ModelSerializer):
         model = TrainingRun
         fields = [*RUN_FIELDS, *TrainingRun.SETTINGS_FIELDS, *TRAINING_RESULT_FIELDS, "launch"]
         read_only_fields = [*RUN_READ_ONLY, *TRAINING_RESULT_FIELDS]
-
-    def validate(self, attrs):
-        try:
-            attrs["hyperparameters"] = check_training_settings(
-                dataset=attrs["dataset"],
-                student=attrs["student"],
-                method=attrs["method"],
-                data_variant=attrs["data_variant"],
-                generation_runs=attrs.get("generation_runs", []),
-                hyperparameters=attrs.get("hyperparameters"),
-            )
-        except DjangoValidationError as exc:
-            raise _drf_error(exc) from None
-        return attrs
-
-    def create(self, validated_data):
-        launch = validated_data.pop("launch")
-        generation_runs = validated_data.pop("generation_runs", [])
-        run = TrainingRun(**validated_data)
-        return services.create_run(
-            run=run, generation_runs=generation_runs, created_by=self.context["request"].user, launch=launch
-        )
 
 
 class TrainingGridSerializer(serializers.Serializer):
@@ -232,6 +206,10 @@ class TrainingGridSerializer(serializers.Serializer):
     hyperparameters = serializers.JSONField(required=False, help_text="Overrides of the paper's defaults.")
     launch = serializers.BooleanField(default=True, help_text=LAUNCH_HELP)
 
+    def validate(self, attrs):
+        launch = attrs.pop("launch")
+        return {"launch": launch, "grid": validate_training_grid(**attrs)}
+
 
 class GridLaunchSerializer(serializers.Serializer):
     created = TrainingRunSerializer(many=True)
@@ -240,8 +218,7 @@ class GridLaunchSerializer(serializers.Serializer):
     )
 
 
-class InferenceRunSerializer(RunHistoryMixin, serializers.ModelSerializer):
-    launch = serializers.BooleanField(write_only=True, default=True, help_text=LAUNCH_HELP)
+class InferenceRunSerializer(NewRunMixin, RunHistoryMixin, serializers.ModelSerializer):
     dataset = serializers.PrimaryKeyRelatedField(
         queryset=Dataset.objects.all(), required=False, help_text="Default: the training run's dataset."
     )
@@ -268,24 +245,6 @@ class InferenceRunSerializer(RunHistoryMixin, serializers.ModelSerializer):
         """Share of correct stored predictions; null before any."""
         n = getattr(run, "n_predictions", 0)
         return run.n_correct / n if n else None
-
-    def validate(self, attrs):
-        attrs.setdefault("dataset", attrs["training_run"].dataset)
-        try:
-            check_inference_settings(
-                training_run=attrs["training_run"],
-                checkpoint_role=attrs.get("checkpoint_role", Checkpoint.Role.BEST),
-                dataset=attrs["dataset"],
-                split=attrs.get("split", InferenceRun._meta.get_field("split").default),
-            )
-        except DjangoValidationError as exc:
-            raise _drf_error(exc) from None
-        return attrs
-
-    def create(self, validated_data):
-        launch = validated_data.pop("launch")
-        run = InferenceRun(**validated_data)
-        return services.create_run(run=run, created_by=self.context["request"].user, launch=launch)
 
 
 class PredictionSerializer(serializers.ModelSerializer):
@@ -389,10 +348,7 @@ class TrainingRunViewSet(RunActionsMixin, mixins.CreateModelMixin, viewsets.Read
         """One training run per student × method × data variant × seed (cells already run are not repeated)."""
         form = TrainingGridSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            result = services.launch_training_grid(**form.validated_data, created_by=request.user)
-        except DjangoValidationError as exc:
-            raise _drf_error(exc) from None
+        result = services.launch_training_grid(**form.validated_data, created_by=request.user)
         context = self.get_serializer_context()
         return Response(
             {

@@ -1,13 +1,17 @@
 """Admin forms: create and launch runs, launch a training grid, import files.
 
-The checks themselves live in `run_settings`; a form only shows their messages beside its fields.
+The checks themselves live in `run_settings` (and, for training settings, in the library's `TrainConfig`); a form
+calls them through `_apply_check` and shows their messages beside its fields.
 """
 
 import json
 import re
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.models import construct_instance
 
 from .hyperparameters import TRAINING_DEFAULTS, hyperparameter_help
 from .models import (
@@ -20,8 +24,9 @@ from .models import (
     TrainingMethod,
     TrainingRun,
 )
-from .run_settings import check_generation_settings, check_inference_settings, check_training_settings
+from .run_settings import ValidatedGrid, ValidatedRun, validate_run, validate_training_grid
 
+T = TypeVar("T")
 LAUNCH_HELP = "Untick to create the run without queueing it; launch it later with the “Launch” action."
 
 
@@ -36,20 +41,38 @@ class PrettyJSONField(forms.JSONField):
         return super().prepare_value(value)
 
 
-def _apply_check(form: forms.Form, check, **settings) -> object:
-    """Run a settings check once the fields it needs are valid; show its errors beside those fields."""
-    if any(value is None for value in settings.values()):
+def _apply_check(form: forms.Form, validate: Callable[..., T], **settings) -> T | None:
+    """The one adapter from `run_settings` to a form: once the form's own fields are valid, validate; show its
+    errors beside the fields they name (the others above the form). Returns the validated value, or None."""
+    if form.errors:
         return None
     try:
-        return check(**settings)
+        return validate(**settings)
     except ValidationError as exc:
         form.add_error(None, exc)
         return None
 
 
-class GenerationRunForm(forms.ModelForm):
-    launch = forms.BooleanField(required=False, initial=True, label="Launch now", help_text=LAUNCH_HELP)
+class NewRunForm(forms.ModelForm):
+    """A new run's settings; `clean` validates them with `run_settings.validate_run`, and `validated` is what
+    `services.create_run` saves (the form's own instance, with the values the validation filled in)."""
 
+    launch = forms.BooleanField(required=False, initial=True, label="Launch now", help_text=LAUNCH_HELP)
+    validated: ValidatedRun | None = None
+
+    def clean(self):
+        data = super().clean()
+        run = construct_instance(self, self.instance, fields=self._meta.fields)
+        self.validated = _apply_check(
+            self, validate_run, run=run, generation_runs=list(data.get("generation_runs", ()))
+        )
+        if self.validated is not None:  # e.g. the full hyperparameters; the model form saves these
+            for name in data.keys() & {f.name for f in run._meta.concrete_fields}:
+                data[name] = getattr(run, name)
+        return data
+
+
+class GenerationRunForm(NewRunForm):
     class Meta:
         model = GenerationRun
         fields = ["name", *GenerationRun.SETTINGS_FIELDS]
@@ -62,26 +85,13 @@ class GenerationRunForm(forms.ModelForm):
             if value in GenerationRun.LAUNCHABLE_METHODS
         ]
 
-    def clean(self):
-        data = super().clean()
-        _apply_check(
-            self,
-            check_generation_settings,
-            teacher=data.get("teacher"),
-            dataset=data.get("dataset"),
-            split=data.get("split"),
-            method=data.get("method"),
-        )
-        return data
 
-
-class TrainingRunForm(forms.ModelForm):
+class TrainingRunForm(NewRunForm):
     hyperparameters = PrettyJSONField(
         required=False,
         initial=TRAINING_DEFAULTS,
         help_text=f"A JSON object; settings left out take the paper's defaults: {hyperparameter_help()}.",
     )
-    launch = forms.BooleanField(required=False, initial=True, label="Launch now", help_text=LAUNCH_HELP)
 
     class Meta:
         model = TrainingRun
@@ -97,26 +107,8 @@ class TrainingRunForm(forms.ModelForm):
             status=Run.Status.SUCCEEDED, split=Question.Split.TRAIN
         ).select_related("teacher", "dataset")
 
-    def clean(self):
-        data = super().clean()
-        hyperparameters = _apply_check(
-            self,
-            check_training_settings,
-            dataset=data.get("dataset"),
-            student=data.get("student"),
-            method=data.get("method"),
-            data_variant=data.get("data_variant"),
-            generation_runs=list(data["generation_runs"]) if "generation_runs" in data else None,
-            hyperparameters=data.get("hyperparameters"),
-        )
-        if hyperparameters is not None:
-            data["hyperparameters"] = hyperparameters
-        return data
 
-
-class InferenceRunForm(forms.ModelForm):
-    launch = forms.BooleanField(required=False, initial=True, label="Launch now", help_text=LAUNCH_HELP)
-
+class InferenceRunForm(NewRunForm):
     class Meta:
         model = InferenceRun
         fields = ["name", *InferenceRun.SETTINGS_FIELDS]
@@ -126,20 +118,6 @@ class InferenceRunForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["training_run"].queryset = TrainingRun.objects.filter(status=Run.Status.SUCCEEDED)
         self.fields["dataset"].required = False
-
-    def clean(self):
-        data = super().clean()
-        if data.get("training_run") and not data.get("dataset"):
-            data["dataset"] = data["training_run"].dataset
-        _apply_check(
-            self,
-            check_inference_settings,
-            training_run=data.get("training_run"),
-            checkpoint_role=data.get("checkpoint_role"),
-            dataset=data.get("dataset"),
-            split=data.get("split"),
-        )
-        return data
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -179,14 +157,30 @@ class TrainingGridForm(forms.Form):
     )
     launch = forms.BooleanField(required=False, initial=True, label="Launch now", help_text=LAUNCH_HELP)
 
+    def __init__(self, *args, dataset: Dataset, generation_runs: Sequence[GenerationRun], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dataset, self.generation_runs = dataset, generation_runs
+        self.validated: ValidatedGrid | None = None
+
     def clean_students(self) -> list[str]:
-        students = [line.strip() for line in self.cleaned_data["students"].splitlines() if line.strip()]
-        if not students:
-            raise ValidationError("Name at least one student.")
-        return list(dict.fromkeys(students))
+        return [line.strip() for line in self.cleaned_data["students"].splitlines() if line.strip()]
 
     def clean_seeds(self) -> list[int]:
         return parse_seeds(self.cleaned_data["seeds"])
+
+    def clean(self):
+        data = super().clean()
+        self.validated = _apply_check(
+            self,
+            validate_training_grid,
+            dataset=self.dataset,
+            generation_runs=self.generation_runs,
+            **{
+                name: data.get(name)
+                for name in ("students", "methods", "data_variants", "seeds", "hyperparameters")
+            },
+        )
+        return data
 
 
 class ImportQuestionsForm(forms.Form):

@@ -2,50 +2,43 @@
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from itertools import product
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from distill_site.background import start_task
 
 from . import jobs
-from .hyperparameters import normalize_hyperparameters
-from .models import Dataset, GenerationRun, Run, TrainingRun
-from .run_settings import check_run, check_training_settings
+from .models import Run, TrainingRun
+from .run_settings import ValidatedGrid, ValidatedRun
 
 logger = logging.getLogger(__name__)
 
 
 def create_run(
-    *,
-    run: Run,
-    generation_runs: Sequence[GenerationRun] = (),
-    created_by: AbstractBaseUser | None = None,
-    launch: bool = True,
+    *, validated: ValidatedRun, created_by: AbstractBaseUser | None = None, launch: bool = True
 ) -> Run:
-    """Check and save a new generation, training or inference run; launch it, or leave it `created`.
+    """Save a new generation, training or inference run; launch it, or leave it `created`.
 
-    `generation_runs` are the teacher outputs a training run learns from.
+    Its settings are not checked again: `run_settings.validate_run` checked them where they entered.
     """
-    check_run(run=run, generation_runs=generation_runs)
-    return _save_new_run(run=run, generation_runs=generation_runs, created_by=created_by, launch=launch)
+    if not isinstance(validated, ValidatedRun):
+        raise TypeError(f"create_run saves a run_settings.ValidatedRun, not a {type(validated).__name__}")
+    return _save_new_run(validated=validated, created_by=created_by, launch=launch)
 
 
 @transaction.atomic
-def _save_new_run(
-    *, run: Run, generation_runs: Sequence[GenerationRun], created_by: AbstractBaseUser | None, launch: bool
-) -> Run:
+def _save_new_run(*, validated: ValidatedRun, created_by: AbstractBaseUser | None, launch: bool) -> Run:
+    run = validated.run
     run.status = Run.Status.CREATED
     run.created_by = created_by
     run.save()
     if isinstance(run, TrainingRun):
-        run.generation_runs.set(generation_runs)
+        run.generation_runs.set(validated.generation_runs)
     if launch:
         launch_run(run=run)
     return run
@@ -58,77 +51,33 @@ class GridLaunch:
 
 
 def launch_training_grid(
-    *,
-    dataset: Dataset,
-    generation_runs: Sequence[GenerationRun],
-    students: Sequence[str],
-    methods: Sequence[str],
-    data_variants: Sequence[str],
-    seeds: Sequence[int],
-    hyperparameters: dict | None = None,
-    created_by: AbstractBaseUser | None = None,
-    launch: bool = True,
+    *, grid: ValidatedGrid, created_by: AbstractBaseUser | None = None, launch: bool = True
 ) -> GridLaunch:
     """One training run per student × method × data variant × seed: the paper's experiment in one go.
 
     A cell that already has a run with the same settings (dataset, student, method, variant, seed,
     hyperparameters, generation runs) is not created again, so launching the same grid twice is harmless.
     """
-    axes = {"students": students, "methods": methods, "data_variants": data_variants, "seeds": seeds}
-    empty = {name: "Choose at least one." for name, values in axes.items() if not values}
-    if empty:
-        raise ValidationError(empty)
-    students, methods, data_variants, seeds = (list(dict.fromkeys(values)) for values in axes.values())
-    blank = [repr(student) for student in students if not student.strip()]
-    if blank:
-        raise ValidationError(
-            {"students": f"Name each student (hub id, path or tiny config), not {blank[0]}."}
+    if not isinstance(grid, ValidatedGrid):
+        raise TypeError(
+            f"launch_training_grid takes a run_settings.ValidatedGrid, not a {type(grid).__name__}"
         )
-    hyperparameters = normalize_hyperparameters(hyperparameters)
-    errors = []
-    # Student and seed do not change what teacher data a cell needs: check each method × variant once.
-    for method, variant in product(methods, data_variants):
-        try:
-            check_training_settings(
-                dataset=dataset,
-                student=students[0],
-                method=method,
-                data_variant=variant,
-                generation_runs=generation_runs,
-                hyperparameters=hyperparameters,
-            )
-        except ValidationError as exc:
-            errors.extend(f"{method}/{variant}: {message}" for message in exc.messages)
-    if errors:
-        raise ValidationError(errors)
-
-    generation_ids = {run.pk for run in generation_runs}
+    generation_ids = {run.pk for run in grid.generation_runs}
     previous = [
         run
         for run in TrainingRun.objects.filter(
-            dataset=dataset, student__in=students, hyperparameters=hyperparameters
+            dataset=grid.dataset, student__in=grid.students, hyperparameters=grid.hyperparameters
         ).prefetch_related("generation_runs")
         if {g.pk for g in run.generation_runs.all()} == generation_ids
     ]
     by_cell = {(r.student, r.method, r.data_variant, r.seed): r for r in sorted(previous, key=lambda r: r.pk)}
     created, existing = [], []
     with transaction.atomic():
-        for student, method, variant, seed in product(students, methods, data_variants, seeds):
-            if (student, method, variant, seed) in by_cell:
-                existing.append(by_cell[(student, method, variant, seed)])
+        for cell in grid.cells():
+            if cell in by_cell:
+                existing.append(by_cell[cell])
                 continue
-            run = TrainingRun(
-                name=f"{student} {method}/{variant} seed {seed}",
-                dataset=dataset,
-                student=student,
-                method=method,
-                data_variant=variant,
-                seed=seed,
-                hyperparameters=hyperparameters,
-            )
-            created.append(
-                _save_new_run(run=run, generation_runs=generation_runs, created_by=created_by, launch=launch)
-            )
+            created.append(_save_new_run(validated=grid.run(*cell), created_by=created_by, launch=launch))
     return GridLaunch(created=created, existing=existing)
 
 

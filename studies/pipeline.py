@@ -23,7 +23,7 @@ from django.db import connection, transaction
 import training
 from models_app import services
 from models_app.data_import import import_questions, import_teacher_outputs
-from models_app.hyperparameters import normalize_hyperparameters
+from models_app.hyperparameters import run_config
 from models_app.models import (
     Checkpoint,
     Dataset,
@@ -38,6 +38,7 @@ from models_app.models import (
     TrainingMethod,
     TrainingRun,
 )
+from models_app.run_settings import validate_run, validate_training_grid
 from training.cqa import load_split, split_file, write_questions
 from training.datasets import DatasetSpec, dataset_of_source, dataset_spec
 from training.presets import PRESETS, preset_settings
@@ -108,8 +109,14 @@ class Plan:
             raise PipelineError(
                 f"the first seed's step count must be at least 1, got {self.first_seed_steps}"
             )
-        for (method, _), student in product(self.cells, self.students):  # refused before anything is stored
-            normalize_hyperparameters(self.hyperparameters_for(method, self.seeds[0], student))
+        # The library's rules, refused before anything is stored (the grid's validation needs the data stored).
+        for (method, variant), student in product(self.cells, self.students):
+            run_config(
+                hyperparameters=self.hyperparameters_for(method, self.seeds[0], student),
+                student=student,
+                method=method,
+                data_variant=variant,
+            )
         missing = [f"{m}/{v}" for m, v in STUDY_CONDITIONS if (m, v) not in self.cells]
         if missing:
             raise PipelineError(f"the study needs students trained for {', '.join(missing)}; add them")
@@ -354,7 +361,10 @@ def ensure_teacher_outputs(*, plan: Plan, dataset: Dataset, runner, echo: Echo) 
         run = GenerationRun.objects.filter(**wanted).order_by("-pk").first()
         if run is None:
             run = services.create_run(
-                run=GenerationRun(name=f"{method} by {teacher.name} on {dataset}", **wanted), launch=False
+                validated=validate_run(
+                    run=GenerationRun(name=f"{method} by {teacher.name} on {dataset}", **wanted)
+                ),
+                launch=False,
             )
         runs.append(run)
     done = [_settle(run, runner, echo, "teacher outputs") for run in runs]
@@ -417,7 +427,7 @@ def ensure_training(
             if seed not in seeds:
                 seeds.append(seed)
         for values, students, seeds in by_settings.values():
-            grid = services.launch_training_grid(
+            grid = validate_training_grid(
                 dataset=dataset,
                 generation_runs=generation_runs,
                 students=students,
@@ -425,9 +435,9 @@ def ensure_training(
                 data_variants=[variant],
                 seeds=seeds,
                 hyperparameters=values,
-                launch=False,
             )
-            runs += sorted(grid.created + grid.existing, key=lambda run: run.pk)
+            launched = services.launch_training_grid(grid=grid, launch=False)
+            runs += sorted(launched.created + launched.existing, key=lambda run: run.pk)
     succeeded = []
     for run in runs:
         if _settle(run, runner, echo, "training"):
@@ -462,7 +472,9 @@ def ensure_inference(
                 f"{training_run.student} {training_run.condition_name} seed {training_run.seed} on "
                 f"{dataset.test_split}"
             )
-            run = services.create_run(run=InferenceRun(name=name, **wanted), launch=False)
+            run = services.create_run(
+                validated=validate_run(run=InferenceRun(name=name, **wanted)), launch=False
+            )
         if _settle(run, runner, echo, "inference"):
             run.refresh_from_db()
             total = run.predictions.count()

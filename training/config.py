@@ -3,6 +3,7 @@
 Every field can be overridden per run (the CLI adds one `--option` per field).
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -42,107 +43,238 @@ EVALUATED_CHECKPOINTS = ("best", "final")
 TRACKERS = ("none", "mlflow", "wandb", "tensorboard")
 
 
-def _help(text: str) -> dict:
-    return {"help": text}
+def _setting(
+    help: str,
+    *,
+    choices: tuple | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    above: float | None = None,
+    below: float | None = None,
+    off: object = None,
+) -> dict:
+    """A field's metadata: its help, and the values it allows, which `TrainConfig` checks (and the admin and the
+    CLI show): `choices`, or a range (`minimum`/`maximum` inclusive, `above`/`below` exclusive), and `off`, one
+    more value that switches the setting off."""
+    allowed = {
+        "choices": choices,
+        "minimum": minimum,
+        "maximum": maximum,
+        "above": above,
+        "below": below,
+        "off": off,
+    }
+    return {"help": help} | {key: value for key, value in allowed.items() if value is not None}
+
+
+def allowed_values(metadata: Mapping) -> str:
+    """The values a field's metadata allows, in words, e.g. "at least 0 and at most 1"; "" when any."""
+    if "choices" in metadata:
+        text = f"one of {', '.join(map(str, metadata['choices']))}"
+    else:
+        bounds = (
+            ("minimum", "at least"),
+            ("above", "above"),
+            ("maximum", "at most"),
+            ("below", "below"),
+        )
+        text = " and ".join(f"{words} {metadata[key]:g}" for key, words in bounds if key in metadata)
+    if text and "off" in metadata:
+        off = metadata["off"]
+        text = f"{'empty' if off == '' else off} (off) or {text}"
+    return text
+
+
+def setting_problem(name: str, value: object, metadata: Mapping) -> str | None:
+    """What is wrong with `value` for the setting `name` by its field metadata (see `_setting`); None if nothing."""
+    if "off" in metadata and value == metadata["off"]:
+        return None
+    if "choices" in metadata:
+        ok = value in metadata["choices"]
+    elif metadata.keys() & {"minimum", "maximum", "above", "below"}:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return f"{name} must be a number, got {value!r}"
+        ok = (
+            metadata.get("minimum", value) <= value <= metadata.get("maximum", value)
+            and ("above" not in metadata or value > metadata["above"])
+            and ("below" not in metadata or value < metadata["below"])
+        )
+    else:
+        return None
+    return None if ok else f"{name} must be {allowed_values(metadata)}, got {value!r}"
+
+
+class ConfigError(ValueError):
+    """Invalid training settings, all named at once; `problems` pairs each message with the setting it concerns."""
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("invalid training configuration: " + "; ".join(text for _, text in self.problems))
 
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """One training run's settings. Each field's metadata holds its help and the values it allows (see `_setting`);
+    `__post_init__` checks them, so a rule is written once, here, and the admin's table is built from it."""
+
     student: str = field(
         default="google/t5-v1_1-base",
-        metadata=_help(
+        metadata=_setting(
             "hub id or local folder (seq2seq or causal LM), smollm2 (the bundled SmolLM2-135M-Instruct), or a "
             "named random config such as random:t5-small or random:llama-tiny"
         ),
     )
-    method: str = field(default="multitask", metadata=_help(f"one of {', '.join(METHODS)}"))
-    data_variant: str = field(default="unrevised", metadata=_help(f"one of {', '.join(DATA_VARIANTS)}"))
+    method: str = field(default="multitask", metadata=_setting("the training method", choices=METHODS))
+    data_variant: str = field(
+        default="unrevised",
+        metadata=_setting("which teacher explanations to learn", choices=tuple(DATA_VARIANTS)),
+    )
     seed: int = field(
-        default=0, metadata=_help("seeds initialisation, batches, dropout and counterfactual draws")
+        default=0,
+        metadata=_setting("seeds initialisation, batches, dropout and counterfactual draws", minimum=0),
     )
     # Optimisation: AdamW, linear decay.
-    learning_rate: float = 5e-5
+    learning_rate: float = field(
+        default=5e-5, metadata=_setting("AdamW learning rate, decayed linearly to 0", above=0, maximum=1)
+    )
     warmup_steps: int = 0
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
-    batch_size: int = field(default=48, metadata=_help("questions per optimizer step, over all devices"))
-    gradient_accumulation_steps: int = 1
-    max_steps: int = 5000
-    max_length: int = field(default=300, metadata=_help("tokens kept of each input and each target"))
-    label_max_length: int = field(default=0, metadata=_help("tokens kept of each target; 0: max_length"))
+    batch_size: int = field(
+        default=48, metadata=_setting("questions per optimizer step, over all devices", minimum=1)
+    )
+    gradient_accumulation_steps: int = field(
+        default=1, metadata=_setting("micro-batches per optimizer step", minimum=1)
+    )
+    max_steps: int = field(default=5000, metadata=_setting("optimizer steps", minimum=1))
+    max_length: int = field(
+        default=300, metadata=_setting("tokens kept of each input and each target", minimum=8)
+    )
+    label_max_length: int = field(
+        default=0, metadata=_setting("tokens kept of each target; 0: max_length", minimum=8, off=0)
+    )
     # Loss weights: multitask α·predict + (1−α)·explain; counterfactual factual + counterfactual;
     # combined γ·[α·predict + (1−α)·explain] + (1−γ)·[β·factual + (1−β)·counterfactual].
-    alpha: float = 0.5
-    beta: float = 0.5
-    gamma: float = 0.5
+    alpha: float = field(
+        default=0.5,
+        metadata=_setting("multitask: α·answer loss + (1−α)·explanation loss", minimum=0, maximum=1),
+    )
+    beta: float = field(
+        default=0.5,
+        metadata=_setting(
+            "combined: β·factual loss + (1−β)·counterfactual loss (counterfactual alone: 1 + 1)",
+            minimum=0,
+            maximum=1,
+        ),
+    )
+    gamma: float = field(
+        default=0.5,
+        metadata=_setting("combined: γ·multitask + (1−γ)·counterfactual", minimum=0, maximum=1),
+    )
     counterfactuals_per_question: int = field(
-        default=1, metadata=_help("wrong options per question in the counterfactual task")
+        default=1,
+        metadata=_setting("wrong options per question in the counterfactual task", minimum=1, maximum=4),
     )
     # What the students are fed (see presets.py for the study's choices).
     formats: str = field(
-        default=DEFAULT_FORMATS, metadata=_help(f"input and target formats, one of {', '.join(FORMATS)}")
+        default=DEFAULT_FORMATS,
+        metadata=_setting(
+            "student input and target formats: project, or paper (the study's strings)",
+            choices=tuple(FORMATS),
+        ),
     )
     factual_explanation: str = field(
         default="variant",
-        metadata=_help(
+        metadata=_setting(
             "factual target text: variant (the data variant's explanation) or gold_option (the teacher's "
-            "explanation of the gold option)"
+            "explanation of the gold option)",
+            choices=FACTUAL_EXPLANATIONS,
         ),
     )
     wrong_option: str = field(
         default="random",
-        metadata=_help(
+        metadata=_setting(
             "counterfactual option: random (drawn with the seed), first_wrong (in option order) or first "
-            "(option (a) even when it is the gold one, as the study's counterfactual-only code)"
+            "(option (a) even when it is the gold one, as the study's counterfactual-only code)",
+            choices=WRONG_OPTIONS,
         ),
     )
     evaluated_checkpoint: str = field(
         default="best",
-        metadata=_help("the checkpoint evaluated: best (held-out accuracy) or final (the last weights)"),
+        metadata=_setting(
+            "the checkpoint evaluated: best (held-out accuracy) or final (the last weights)",
+            choices=EVALUATED_CHECKPOINTS,
+        ),
     )
     # Evaluation on the held-out questions, checkpoints (best and last are kept).
-    eval_every: int = field(default=250, metadata=_help("steps between evaluations and checkpoints"))
-    logging_every: int = 10
+    eval_every: int = field(
+        default=250,
+        metadata=_setting("steps between evaluations and checkpoints on the held-out questions", minimum=1),
+    )
+    logging_every: int = field(default=10, metadata=_setting("steps between loss log lines", minimum=1))
     eval_batch_size: int = 64
-    max_new_tokens: int = field(default=300, metadata=_help("generation limit for outputs with explanations"))
-    answer_max_new_tokens: int = field(default=32, metadata=_help("generation limit for answer-only outputs"))
+    max_new_tokens: int = field(
+        default=300, metadata=_setting("generation limit for outputs with explanations", minimum=1)
+    )
+    answer_max_new_tokens: int = field(
+        default=32, metadata=_setting("generation limit for answer-only outputs")
+    )
     inference_mode: str = field(
-        default="", metadata=_help(f"one of {', '.join(INFERENCE_MODES)}; empty: the method's default")
+        default="",
+        metadata=_setting(
+            "how the student is asked at inference; empty: the method's default",
+            choices=tuple(INFERENCE_MODES),
+            off="",
+        ),
     )
     score_unmatched_answers: bool = field(
         default=False,
-        metadata=_help(
+        metadata=_setting(
             "when a generated answer names no option, answer the option whose target the student finds likeliest "
             "(off in the paper; tiny students that only echo training answers need it)"
         ),
     )
     no_repeat_ngram_size: int = field(
         default=0,
-        metadata=_help("generation never repeats an n-gram of this many tokens (0: off, the paper's greedy)"),
+        metadata=_setting(
+            "generation never repeats an n-gram of this many tokens (0: off, the paper's greedy)",
+            minimum=0,
+            maximum=20,
+        ),
     )
     # Decoder-only (causal LM) students: each task is its prompt followed by its completion.
     loss_on_prompt: bool = field(
         default=False,
-        metadata=_help(
+        metadata=_setting(
             "causal students: the loss covers prompt and completion tokens (the study's extension, "
             "DataCollatorForLanguageModeling), not the completion only"
         ),
     )
     chat_template: bool = field(
         default=False,
-        metadata=_help("causal students: wrap each prompt in the tokenizer's chat template as a user turn"),
+        metadata=_setting(
+            "causal students: wrap each prompt in the tokenizer's chat template as a user turn"
+        ),
     )
     # LoRA (peft) for any student: rank 0 trains every weight; a LoRA checkpoint holds only the adapter.
-    lora_rank: int = field(default=0, metadata=_help("LoRA rank; 0: full fine-tune"))
-    lora_alpha: float = field(default=16.0, metadata=_help("LoRA scaling numerator (scale alpha / rank)"))
-    lora_dropout: float = field(default=0.05, metadata=_help("dropout on the LoRA input"))
+    lora_rank: int = field(
+        default=0, metadata=_setting("LoRA rank; 0: full fine-tune", minimum=0, maximum=1024)
+    )
+    lora_alpha: float = field(
+        default=16.0, metadata=_setting("LoRA scaling numerator (scale alpha / rank)", above=0)
+    )
+    lora_dropout: float = field(
+        default=0.05, metadata=_setting("dropout on the LoRA input", minimum=0, below=1)
+    )
     lora_target_modules: str = field(
         default="",
-        metadata=_help("comma-separated module names LoRA adapts, e.g. q_proj,v_proj; empty: peft's default"),
+        metadata=_setting(
+            "comma-separated module names LoRA adapts, e.g. q_proj,v_proj; empty: peft's default"
+        ),
     )
     report_to: str = field(
         default="none",
-        metadata=_help(
+        metadata=_setting(
             "experiment tracking the Trainer logs to: none, or comma-separated mlflow, wandb, tensorboard "
             "(pip install '.[tracking]')"
         ),
@@ -152,94 +284,84 @@ class TrainConfig:
     # out and the best held-out accuracy at `collapse_min_accuracy` or more, an evaluation falls below
     # `collapse_ratio` × best (with fewer questions a drop says nothing).
     divergence_loss_ratio: float = field(
-        default=3.0, metadata=_help("held-out loss above this × its best is divergence (0: off)")
+        default=3.0,
+        metadata=_setting("held-out loss above this × its best is divergence (0: off)", above=1, off=0),
     )
     collapse_min_questions: int = field(
-        default=20, metadata=_help("held-out questions needed before an accuracy drop counts as collapse")
+        default=20,
+        metadata=_setting("held-out questions needed before an accuracy drop counts as collapse", minimum=1),
     )
-    collapse_min_accuracy: float = 0.3
-    collapse_ratio: float = 0.5
+    collapse_min_accuracy: float = field(
+        default=0.3,
+        metadata=_setting("best held-out accuracy from which a drop can be a collapse", minimum=0, maximum=1),
+    )
+    collapse_ratio: float = field(
+        default=0.5,
+        metadata=_setting("an accuracy below this × its best is a collapse", minimum=0, maximum=1),
+    )
     # Hardware and data handling.
     bf16: bool | None = field(
-        default=None, metadata=_help("bf16 autocast; default: on when a GPU supports it")
+        default=None, metadata=_setting("bf16 autocast; default: on when a GPU supports it")
     )
     pack_segments: bool | None = field(
         default=None,
-        metadata=_help("pack a question's task inputs into one row; default: when the student allows (T5)"),
+        metadata=_setting(
+            "pack a question's task inputs into one row; default: when the student allows (T5)"
+        ),
     )
     dataloader_workers: int = 0
     missing_teacher: str = field(
         default="error",
-        metadata=_help("error: refuse data with a missing teacher field; skip: leave those questions out"),
+        metadata=_setting(
+            "error: refuse data with a missing teacher field; skip: leave those questions out",
+            choices=MISSING_TEACHER_POLICIES,
+        ),
     )
     tokenizer_cache_dir: str = field(
         default="",
-        metadata=_help(
+        metadata=_setting(
             "cache of tokenizers built offline; default: the user cache dir ($DISTILL_CACHE_DIR, else $XDG_CACHE_HOME/distill-study)"
         ),
     )
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.method not in METHODS:
-            problems.append(f"method must be one of {METHODS}, got {self.method!r}")
-        if self.data_variant not in DATA_VARIANTS:
-            problems.append(f"data_variant must be one of {tuple(DATA_VARIANTS)}, got {self.data_variant!r}")
-        if self.inference_mode and self.inference_mode not in INFERENCE_MODES:
+        problems = [
+            (spec.name, problem)
+            for spec in fields(self)
+            if (problem := setting_problem(spec.name, getattr(self, spec.name), spec.metadata))
+        ]
+        if not self.student.strip():
             problems.append(
-                f"inference_mode must be one of {tuple(INFERENCE_MODES)}, got {self.inference_mode!r}"
+                (
+                    "student",
+                    "Name a student: a hub id, a local path or a named tiny config (e.g. random:t5-tiny).",
+                )
             )
-        for name, allowed in (
-            ("missing_teacher", MISSING_TEACHER_POLICIES),
-            ("formats", tuple(FORMATS)),
-            ("factual_explanation", FACTUAL_EXPLANATIONS),
-            ("wrong_option", WRONG_OPTIONS),
-            ("evaluated_checkpoint", EVALUATED_CHECKPOINTS),
-        ):
-            if getattr(self, name) not in allowed:
-                problems.append(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        for name in ("alpha", "beta", "gamma", "collapse_ratio", "collapse_min_accuracy"):
-            if not 0 <= getattr(self, name) <= 1:
-                problems.append(f"{name} must be between 0 and 1, got {getattr(self, name)}")
-        if self.learning_rate <= 0:
-            problems.append(f"learning_rate must be > 0, got {self.learning_rate}")
-        for name in ("batch_size", "gradient_accumulation_steps", "max_steps", "eval_every", "logging_every"):
-            if getattr(self, name) < 1:
-                problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.batch_size % max(self.gradient_accumulation_steps, 1):
             problems.append(
-                f"batch_size {self.batch_size} is not a multiple of "
-                f"gradient_accumulation_steps {self.gradient_accumulation_steps}"
+                (
+                    "batch_size",
+                    f"batch_size {self.batch_size} is not a multiple of "
+                    f"gradient_accumulation_steps {self.gradient_accumulation_steps}",
+                )
             )
-        if self.lora_rank < 0:
-            problems.append(f"lora_rank must be 0 (full fine-tune) or more, got {self.lora_rank}")
-        if self.lora_alpha <= 0:
-            problems.append(f"lora_alpha must be > 0, got {self.lora_alpha}")
-        if not 0 <= self.lora_dropout < 1:
-            problems.append(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
         if any(not name for name in self.lora_modules):
-            problems.append(f"lora_target_modules has an empty name: {self.lora_target_modules!r}")
+            problems.append(
+                (
+                    "lora_target_modules",
+                    f"lora_target_modules has an empty name: {self.lora_target_modules!r}",
+                )
+            )
         unknown_trackers = sorted(set(self.trackers) - set(TRACKERS))
         if unknown_trackers or ("none" in self.trackers and len(self.trackers) > 1):
             problems.append(
-                f"report_to must be none or comma-separated {', '.join(TRACKERS[1:])}, got {self.report_to!r}"
-            )
-        if self.no_repeat_ngram_size < 0:
-            problems.append(f"no_repeat_ngram_size must be >= 0, got {self.no_repeat_ngram_size}")
-        if self.divergence_loss_ratio and self.divergence_loss_ratio <= 1:
-            problems.append(f"divergence_loss_ratio must be 0 (off) or > 1, got {self.divergence_loss_ratio}")
-        if self.collapse_min_questions < 1:
-            problems.append(f"collapse_min_questions must be >= 1, got {self.collapse_min_questions}")
-        if self.max_length < 8:
-            problems.append(f"max_length must be >= 8, got {self.max_length}")
-        if self.label_max_length and self.label_max_length < 8:
-            problems.append(f"label_max_length must be 0 (max_length) or >= 8, got {self.label_max_length}")
-        if "counterfactual" in self.tasks and not 1 <= self.counterfactuals_per_question <= 4:
-            problems.append(
-                f"counterfactuals_per_question must be 1–4 (wrong options), got {self.counterfactuals_per_question}"
+                (
+                    "report_to",
+                    f"report_to must be none or comma-separated {', '.join(TRACKERS[1:])}, got {self.report_to!r}",
+                )
             )
         if problems:
-            raise ValueError("invalid training configuration: " + "; ".join(problems))
+            raise ConfigError(problems)
 
     @property
     def tasks(self) -> tuple[str, ...]:

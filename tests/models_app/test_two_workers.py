@@ -33,6 +33,7 @@ from models_app.models import (
     TeacherOutput,
     TrainingRun,
 )
+from models_app.run_settings import validate_run
 from tests.conftest import wait_for
 from tests.models_app.factories import QUESTIONS, make_dataset, make_teacher_data
 from tests.training.openai_server import OpenAIServer
@@ -160,14 +161,16 @@ class ProgressWatch:
 
 def test_cancel_then_resume_at_once_trains_one_attempt_at_a_time(two_workers, dataset):
     run = services.create_run(
-        run=TrainingRun(
-            dataset=dataset,
-            student="random:t5-tiny",
-            method="multitask",
-            data_variant="unrevised",
-            hyperparameters={"max_steps": 60, "batch_size": 4, "eval_every": 60, "max_length": 64},
-        ),
-        generation_runs=[make_teacher_data(dataset, kinds=("explanation",))],
+        validated=validate_run(
+            run=TrainingRun(
+                dataset=dataset,
+                student="random:t5-tiny",
+                method="multitask",
+                data_variant="unrevised",
+                hyperparameters={"max_steps": 60, "batch_size": 4, "eval_every": 60, "max_length": 64},
+            ),
+            generation_runs=[make_teacher_data(dataset, kinds=("explanation",))],
+        )
     )
     wait_for(lambda: Run.objects.get(pk=run.pk).progress_done >= 5, timeout=120, what="attempt 1 to train")
     watch = ProgressWatch(run.pk)
@@ -216,12 +219,14 @@ def test_a_killed_pool_child_is_declared_dead_and_the_rerun_asks_only_what_was_n
         )
         server.slow_next(1, 60.0)  # the first request to arrive is answered late: no batch can be stored
         run = services.create_run(
-            run=GenerationRun(
-                teacher=teacher,
-                dataset=dataset,
-                split="train",
-                method="option_explanations",
-                config={"batch_size": 15},  # 2 batches of 3 questions x 5 options, asked together
+            validated=validate_run(
+                run=GenerationRun(
+                    teacher=teacher,
+                    dataset=dataset,
+                    split="train",
+                    method="option_explanations",
+                    config={"batch_size": 15},  # 2 batches of 3 questions x 5 options, asked together
+                )
             )
         )
         cache = artifacts_dir / "teacher_responses"

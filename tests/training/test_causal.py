@@ -245,7 +245,7 @@ def test_an_interrupted_causal_run_resumes_to_the_weights_of_an_uninterrupted_on
 
 
 def test_bad_lora_settings_are_refused_plainly(causal_config, tmp_path, questions, teacher):
-    with pytest.raises(ValueError, match="lora_rank must be 0"):
+    with pytest.raises(ValueError, match="lora_rank must be at least 0"):
         causal_config(lora_rank=-1)
     with pytest.raises(ValueError, match="report_to must be none or comma-separated mlflow"):
         causal_config(report_to="neptune")

@@ -96,7 +96,7 @@ def test_bad_settings_and_files_are_reported(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--data", str(DATA), "--output", str(tmp_path), "--method", "distil"])
     assert "invalid choice: 'distil'" in capsys.readouterr().err
-    with pytest.raises(ValueError, match="alpha must be between 0 and 1, got 2.0"):
+    with pytest.raises(ValueError, match="alpha must be at least 0 and at most 1, got 2.0"):
         main(["train", "--data", str(DATA), "--output", str(tmp_path), "--alpha", "2"])
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"id": "nope", "predicted_answer": "x"}) + "\n")

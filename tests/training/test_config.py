@@ -1,8 +1,10 @@
 """Training settings: the paper's defaults, each method's loss weights, every bad value named."""
 
+from dataclasses import fields
+
 import pytest
 
-from training.config import TrainConfig
+from training.config import ConfigError, TrainConfig, allowed_values
 
 
 def test_defaults_are_the_papers():
@@ -53,7 +55,36 @@ def test_bad_settings_are_all_named_at_once():
     with pytest.raises(ValueError) as error:
         TrainConfig(method="distil", gamma=1.5, batch_size=10, gradient_accumulation_steps=4)
     message = str(error.value)
-    assert "method must be one of" in message and "gamma must be between 0 and 1, got 1.5" in message
+    assert "method must be one of" in message and "gamma must be at least 0 and at most 1, got 1.5" in message
     assert "batch_size 10 is not a multiple of gradient_accumulation_steps 4" in message
-    with pytest.raises(ValueError, match="counterfactuals_per_question must be 1–4"):
+    with pytest.raises(
+        ValueError, match="counterfactuals_per_question must be at least 1 and at most 4, got 5"
+    ):
         TrainConfig(method="counterfactual", counterfactuals_per_question=5)
+
+
+def _outside(metadata) -> list:
+    """Values just outside what a field's metadata allows."""
+    if "choices" in metadata:
+        return ["no-such-choice"]
+    values = [metadata["minimum"] - 1] if "minimum" in metadata else []
+    values += [metadata["above"]] if "above" in metadata else []
+    values += [metadata["maximum"] + 1] if "maximum" in metadata else []
+    return values + ([metadata["below"]] if "below" in metadata else [])
+
+
+RULED = [spec for spec in fields(TrainConfig) if _outside(spec.metadata)]
+
+
+@pytest.mark.parametrize("spec", RULED, ids=[spec.name for spec in RULED])
+def test_each_fields_metadata_is_the_rule_the_config_enforces(spec):
+    """The range or choices in a field's metadata are what TrainConfig refuses, and the message says so."""
+    for value in _outside(spec.metadata):
+        value = type(spec.default)(value) if isinstance(spec.default, int | float) else value
+        with pytest.raises(ConfigError) as refused:
+            TrainConfig(**{spec.name: value})
+        assert refused.value.problems == (
+            (spec.name, f"{spec.name} must be {allowed_values(spec.metadata)}, got {value!r}"),
+        )
+    if "off" in spec.metadata:
+        assert getattr(TrainConfig(**{spec.name: spec.metadata["off"]}), spec.name) == spec.metadata["off"]

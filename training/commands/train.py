@@ -10,37 +10,20 @@ import argparse
 import json
 import os
 import signal
+from collections.abc import Mapping
 from dataclasses import MISSING, fields
 from pathlib import Path
 
 from tqdm import tqdm
 
 from ..cli import add_dataset_options
-from ..config import (
-    DATA_VARIANTS,
-    EVALUATED_CHECKPOINTS,
-    FACTUAL_EXPLANATIONS,
-    METHODS,
-    MISSING_TEACHER_POLICIES,
-    WRONG_OPTIONS,
-    TrainConfig,
-)
+from ..config import TrainConfig, allowed_values
 from ..cqa import EVAL_FRACTION, load_split, train_eval_split
-from ..formats import FORMATS
 from ..presets import PRESETS, preset_settings
 from ..students import is_causal_student
 from ..teacher_outputs import load_teacher_explanations
 from ..trainer import Progress, train
 
-CHOICES = {
-    "method": METHODS,
-    "data_variant": tuple(DATA_VARIANTS),
-    "formats": tuple(FORMATS),
-    "factual_explanation": FACTUAL_EXPLANATIONS,
-    "wrong_option": WRONG_OPTIONS,
-    "evaluated_checkpoint": EVALUATED_CHECKPOINTS,
-    "missing_teacher": MISSING_TEACHER_POLICIES,
-}
 RESULT_FILE = "train_result.json"
 
 
@@ -56,6 +39,17 @@ def _boolean(text: str) -> bool:
     if text.lower() not in values:
         raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
     return values[text.lower()]
+
+
+def _choices(metadata: Mapping) -> tuple | None:
+    if "choices" not in metadata:
+        return None
+    return (metadata["off"], *metadata["choices"]) if "off" in metadata else metadata["choices"]
+
+
+def _allowed(metadata: Mapping) -> str:
+    """A range in words, before the default; choices argparse shows itself."""
+    return "" if "choices" in metadata or not allowed_values(metadata) else f"{allowed_values(metadata)}; "
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -75,8 +69,8 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
             dest=spec.name,
             type=kind,
             default=argparse.SUPPRESS,  # given options are told apart from the preset's values
-            choices=CHOICES.get(spec.name),
-            help=f"{spec.metadata.get('help', '')} (default: {shown})".strip(),
+            choices=_choices(spec.metadata),
+            help=f"{spec.metadata.get('help', '')} ({_allowed(spec.metadata)}default: {shown})".strip(),
         )
 
 
