@@ -135,7 +135,7 @@ class TrainConfig:
     )
     # Optimisation: AdamW, linear decay.
     learning_rate: float = field(
-        default=5e-5, metadata=_setting("AdamW learning rate, decayed linearly to 0", above=0, maximum=1)
+        default=5e-5, metadata=_setting("AdamW learning rate, decayed linearly to 0", above=0)
     )
     warmup_steps: int = 0
     weight_decay: float = 0.0
