@@ -6,7 +6,6 @@ cache, checkpoints) go under `ARTIFACTS_DIR`. The library is imported inside the
 the web process does not need.
 """
 
-from dataclasses import fields
 from pathlib import Path
 
 from django.conf import settings
@@ -40,14 +39,12 @@ def teacher_spec(teacher: Teacher):
 def generation_config(run: GenerationRun):
     """The run's method and seed, with any other GenerationConfig setting from its `config`."""
     from training.generation import GenerationConfig
+    from training.key_values import check_setting_names
 
-    known = {f.name for f in fields(GenerationConfig)} - {"method", "seed"}
-    unknown = sorted(set(run.config) - known)
-    if unknown:
-        raise JobFailed(
-            f"unknown generation setting(s) {unknown} in the run's config; known: {sorted(known)}"
-        )
     try:
+        check_setting_names(
+            GenerationConfig, run.config, what="generation setting", exclude=("method", "seed")
+        )
         return GenerationConfig(method=run.method, seed=run.seed, **run.config)
     except (TypeError, ValueError) as exc:
         raise JobFailed(f"the run's generation settings are invalid: {exc}") from exc

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from .formats import DEFAULT_FORMATS, FORMATS
+from .key_values import check_setting_names
 from .user_cache import default_cache_dir
 
 METHODS = ("standard", "multitask", "counterfactual", "multitask_counterfactual")
@@ -438,8 +439,5 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, obj: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(obj) - known)
-        if unknown:
-            raise ValueError(f"unknown training setting(s): {', '.join(unknown)}")
+        check_setting_names(cls, obj, what="training setting")
         return cls(**obj)

@@ -13,10 +13,11 @@ Backends (`TeacherSpec.backend`):
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from .key_values import check_setting_names
 from .prompts import Prompt
 
 BACKENDS = ("openai", "transformers", "recorded")
@@ -61,10 +62,7 @@ class Decoding:
 
     @classmethod
     def from_dict(cls, values: Mapping) -> "Decoding":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown decoding parameter(s) {unknown}; known: {sorted(known)}")
+        check_setting_names(cls, values, what="decoding parameter")
         values = dict(values)
         if "stop" in values:
             stop = values["stop"]
