@@ -495,18 +495,7 @@ class CheckpointInline(admin.TabularInline):
 class TrainingRunAdmin(RunFormAdminMixin, admin.ModelAdmin):
     form = TrainingRunForm
     settings_fields = TrainingRun.SETTINGS_FIELDS
-    result_fields = (
-        "eval_accuracy",
-        "best_checkpoint",
-        "last_checkpoint",
-        "steps_per_second",
-        "wall_seconds",
-        "peak_memory_bytes",
-        "divergence_reason",
-        "history",
-        "inference_links",
-        "student_inputs",
-    )
+    result_fields = (*TrainingRun.RESULT_FIELDS, "inference_links", "student_inputs")
     inlines = [*RunAdminMixin.inlines, CheckpointInline]
 
     @admin.display(description="what the student is fed (one example question)")

@@ -167,17 +167,7 @@ class CheckpointSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-TRAINING_RESULT_FIELDS = [
-    "history",
-    "eval_accuracy",
-    "best_checkpoint",
-    "last_checkpoint",
-    "steps_per_second",
-    "wall_seconds",
-    "peak_memory_bytes",
-    "divergence_reason",
-    "checkpoints",
-]
+TRAINING_RESULT_FIELDS = [*TrainingRun.RESULT_FIELDS, "checkpoints"]
 
 
 class TrainingRunSerializer(NewRunMixin, RunHistoryMixin, serializers.ModelSerializer):

@@ -430,6 +430,16 @@ class TrainingRun(Run):
         "generation_runs",
         "hyperparameters",
     )
+    RESULT_FIELDS = (  # what training wrote, shown read-only in the admin and the API
+        "eval_accuracy",
+        "best_checkpoint",
+        "last_checkpoint",
+        "steps_per_second",
+        "wall_seconds",
+        "peak_memory_bytes",
+        "divergence_reason",
+        "history",
+    )
 
     student = models.CharField(max_length=300, help_text="Hub id, local path, or named tiny config.")
     method = models.CharField(max_length=30, choices=Method.choices)
