@@ -26,6 +26,15 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: the study entry's rate limit counts requests per client address in
+    it, and every test client comes from 127.0.0.1."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(scope="module")
 def celery_worker():
     """A real Celery worker in a thread, consuming both queues from the configured broker (Redis). Module-scoped:
