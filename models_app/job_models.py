@@ -109,20 +109,16 @@ class JobQuerySet(models.QuerySet):
                     type(job).objects.filter(
                         pk=job.pk, attempt=attempt.number, status=JobStatus.RUNNING
                     ).update(status=JobStatus.FAILED, error=reason, finished_at=now)
-        orphans = self.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff).filter(
+        # The rest have no live attempt: a job running from before attempts were recorded, or one never started.
+        stale = self.stale(timeout_seconds=timeout_seconds).filter(
             ~Exists(Attempt.objects.live().of_job(OuterRef("pk")))
         )
-        for job in orphans:
-            reason = job.dead_text(job.heartbeat_at, timeout_seconds, who="")
-            reaped += orphans.filter(pk=job.pk).update(status=JobStatus.FAILED, error=reason, finished_at=now)
-        if self.model.QUEUED_TIMEOUT is not None:
-            never_started = self.filter(
-                status=JobStatus.QUEUED, created_at__lt=now - self.model.QUEUED_TIMEOUT
+        for job in stale:
+            reaped += stale.filter(pk=job.pk).update(
+                status=JobStatus.FAILED,
+                error=job.stale_text(timeout_seconds=timeout_seconds),
+                finished_at=now,
             )
-            for job in never_started:
-                reaped += never_started.filter(pk=job.pk).update(
-                    status=JobStatus.FAILED, error=job.not_started_text(), finished_at=now
-                )
         if reaped:
             logger.warning("declared %d stale %s(s) dead", reaped, self.model.NOUN)
         return reaped
@@ -166,6 +162,18 @@ class Job(models.Model):
     @property
     def queue(self) -> str:
         return "default"
+
+    def stale_text(self, *, timeout_seconds: float | None = None) -> str:
+        """Why this job is given up on (see `JobQuerySet.stale`), or "" while it is not: pages read it to show a
+        dead job as failed before beat has reaped it."""
+        timeout_seconds = heartbeat_timeout(timeout_seconds)
+        now = timezone.now()
+        running, queued = self.status == JobStatus.RUNNING, self.status == JobStatus.QUEUED
+        if running and self.heartbeat_at and self.heartbeat_at < now - timedelta(seconds=timeout_seconds):
+            return self.dead_text(self.heartbeat_at, timeout_seconds, who="")
+        if queued and self.QUEUED_TIMEOUT is not None and self.created_at < now - self.QUEUED_TIMEOUT:
+            return self.not_started_text()
+        return ""
 
     def dead_text(self, heartbeat_at, timeout_seconds: float, *, who: str) -> str:
         return (
