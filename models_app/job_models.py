@@ -233,6 +233,17 @@ class JobAttempt(models.Model):
         abstract = True
         ordering = ["number"]
 
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.job_model().NOUN} {self.job_id} ({self.outcome})"
+
+    @classmethod
+    def job_model(cls) -> type[Job]:
+        return cls._meta.get_field(cls.JOB_FIELD).related_model
+
+    @property
+    def job_id(self) -> int:
+        return getattr(self, f"{self.JOB_FIELD}_id")
+
     @property
     def live(self) -> bool:
         return self.finished_at is None

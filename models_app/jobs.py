@@ -183,9 +183,8 @@ class JobContext:
     ):
         self.attempt = attempt
         self.attempts = type(attempt).objects
-        link = type(attempt).JOB_FIELD
-        self.model: type[Job] = type(attempt)._meta.get_field(link).related_model
-        self.job_id: int = getattr(attempt, f"{link}_id")
+        self.model = attempt.job_model()
+        self.job_id = attempt.job_id
         self.name = f"{self.model.NOUN} {self.job_id}"
         self.echo = echo  # also gets every log line, e.g. to print a foreground run's progress
         self._done = attempt.progress_from

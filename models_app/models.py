@@ -247,9 +247,6 @@ class RunAttempt(JobAttempt):
     class Meta(JobAttempt.Meta):
         constraints = attempt_constraints("run", "run_attempt")
 
-    def __str__(self) -> str:
-        return f"attempt {self.number} of run {self.run_id} ({self.outcome})"
-
 
 class GenerationMethod(models.TextChoices):
     EXPLAIN = "explain", "few-shot explanation"

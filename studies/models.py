@@ -600,6 +600,3 @@ class AnalysisReportAttempt(JobAttempt):
 
     class Meta(JobAttempt.Meta):
         constraints = attempt_constraints("report", "analysis_report_attempt")
-
-    def __str__(self) -> str:
-        return f"attempt {self.number} of analysis report {self.report_id} ({self.outcome})"
