@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from distill_site.background import run_beat_in_thread
 from models_app import jobs
 from studies import reports, services
 from studies.models import AnalysisReport, AnalysisReportAttempt
@@ -229,6 +230,25 @@ def test_a_report_no_worker_started_within_an_hour_is_failed_by_beat(artifacts):
     assert report.status == AnalysisReport.Status.FAILED
     assert report.error.startswith("No worker started it within 60 minutes")
     assert "celery -A distill_site worker -Q default" in report.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_no_broker_the_beat_thread_beside_the_server_fails_stale_reports(settings, artifacts):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the demo's set-up: no broker, no `celery beat`
+    study = make_rated_study(participants=2)
+    report, _ = reports.request_report(study=study, in_background=False)
+    AnalysisReport.objects.filter(pk=report.pk).update(
+        created_at=timezone.now() - AnalysisReport.QUEUED_TIMEOUT - timedelta(minutes=1)
+    )
+    stop = run_beat_in_thread()
+    try:
+        wait_for(
+            lambda: AnalysisReport.objects.get(pk=report.pk).status == AnalysisReport.Status.FAILED,
+            timeout=30,
+            what="the beat thread to fail the stale report",
+        )
+    finally:
+        stop.set()
 
 
 def test_celery_beat_fails_stale_reports_as_often_as_stale_runs(settings):
