@@ -51,7 +51,7 @@ def main() -> None:
         run = GenerationRun.objects.create(
             teacher=teacher, dataset=dataset, split="train", method="explain", status=Run.Status.QUEUED
         )
-        ctx = jobs.JobContext(run.pk, jobs.claim(run.pk, task_id=None))
+        ctx = jobs.JobContext(jobs.claim(Run, run.pk, task_id=None))
         fenced = per_call_ms(n, lambda i: ctx.update(i, n, write_now=True))
         plain = per_call_ms(
             n,

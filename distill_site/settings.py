@@ -141,7 +141,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=48 * 3600)
 }
 # A running job writes a heartbeat every RUN_HEARTBEAT_INTERVAL seconds; one whose last heartbeat is older than
-# RUN_HEARTBEAT_TIMEOUT is declared dead (its worker died) and its run marked failed, by beat every interval.
+# RUN_HEARTBEAT_TIMEOUT is declared dead (its worker died) and its run or report marked failed, by beat every
+# interval.
 RUN_HEARTBEAT_INTERVAL = env.int("RUN_HEARTBEAT_INTERVAL", default=10)
 RUN_HEARTBEAT_TIMEOUT = env.int("RUN_HEARTBEAT_TIMEOUT", default=60)
 if not 0 < RUN_HEARTBEAT_INTERVAL * 3 <= RUN_HEARTBEAT_TIMEOUT:
@@ -153,6 +154,10 @@ if not 0 < RUN_HEARTBEAT_INTERVAL * 3 <= RUN_HEARTBEAT_TIMEOUT:
 CELERY_BEAT_SCHEDULE = {
     "fail-stale-runs": {
         "task": "models_app.tasks.fail_stale_runs",
+        "schedule": float(RUN_HEARTBEAT_INTERVAL),
+    },
+    "fail-stale-reports": {
+        "task": "studies.tasks.fail_stale_reports",
         "schedule": float(RUN_HEARTBEAT_INTERVAL),
     },
     "release-abandoned-participants": {

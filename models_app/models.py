@@ -1,7 +1,7 @@
 """Registry of data, teachers, runs and their outputs.
 
-Every job (generation, training, inference) is a `Run` row: the shared record of status, progress,
-heartbeat, log tail and error. `GenerationRun`, `TrainingRun` and `InferenceRun` extend it with what
+Every job (generation, training, inference) is a `Run` row, a `Job` (`job_models`): the record of status,
+progress, heartbeat, log tail and error that every background job shares. `GenerationRun`, `TrainingRun` and `InferenceRun` extend it with what
 that kind of job needs, so that any reported number traces back to its teacher, data variant, run and seed.
 Each execution of a run is a `RunAttempt` (a `JobAttempt`): who ran it, when, how it ended, its error and log.
 Only the run's current attempt may write to it (`models_app.jobs`).
@@ -18,6 +18,8 @@ from django.utils import timezone
 from training.cqa import LABELS
 from training.cqa import Question as LibraryQuestion
 from training.datasets import DATASETS, DEFAULT_DATASET, DatasetSpec, dataset_spec
+
+from .job_models import Job, JobAttempt, JobStatus, attempt_constraints
 
 OPTION_LABELS = LABELS  # the library's option letters (a dataset of k options uses the first k)
 DATASET_KINDS = [(spec.name, spec.title) for spec in DATASETS.values()]  # the library's dataset registry
@@ -180,93 +182,23 @@ class RunKind(models.TextChoices):
     INFERENCE = "inference", "inference"
 
 
-class RunStatus(models.TextChoices):
-    CREATED = "created", "created (not launched)"
-    QUEUED = "queued", "queued"
-    RUNNING = "running", "running"
-    SUCCEEDED = "succeeded", "succeeded"
-    FAILED = "failed", "failed"
-    CANCELLED = "cancelled", "cancelled"
+RunStatus = JobStatus  # a run's statuses are every job's (the API names them RunStatus)
 
 
-class AttemptOutcome(models.TextChoices):
-    RUNNING = "running", "running"
-    SUCCEEDED = "succeeded", "succeeded"
-    FAILED = "failed", "failed"
-    CANCELLED = "cancelled", "cancelled"
-    DIED = "died", "died (no heartbeat)"
-
-
-class JobAttempt(models.Model):
-    """One execution of a job: its number, its worker, its times, how it ended, its error and its log.
-
-    Abstract, so that any job record (a run, an analysis report) can keep its attempts: a subclass adds the
-    foreign key to its job (`RunAttempt.run`). An attempt is live while `finished_at` is empty; at most one per
-    job is (a partial unique constraint in each subclass), so at most one execution of a job runs at a time.
-    """
-
-    Outcome = AttemptOutcome
-
-    number = models.PositiveIntegerField()
-    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.RUNNING)
-    task_id = models.CharField(max_length=100, blank=True)
-    host = models.CharField(max_length=255, blank=True, help_text="The worker's host name.")
-    pid = models.PositiveIntegerField(null=True, blank=True, help_text="The worker process's id.")
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    progress_from = models.PositiveIntegerField(default=0, help_text="The job's progress when it started.")
-    progress_to = models.PositiveIntegerField(default=0, help_text="The job's progress when it last wrote.")
-    error = models.TextField(blank=True)
-    log_tail = models.TextField(blank=True)
-
-    class Meta:
-        abstract = True
-        ordering = ["number"]
-
-    @property
-    def live(self) -> bool:
-        return self.finished_at is None
-
-    @property
-    def wall_seconds(self) -> float | None:
-        """From start to end; for an attempt that died, to its last heartbeat (not to when it was found dead)."""
-        end = (
-            self.heartbeat_at
-            if self.outcome == AttemptOutcome.DIED
-            else self.finished_at or self.heartbeat_at
-        )
-        return max((end - self.started_at).total_seconds(), 0.0) if end else None
-
-
-class Run(models.Model):
-    """The record every job shares: what it is, how far it got, whether its worker is alive."""
+class Run(Job):
+    """A generation, training or inference job (`Job`'s record): what it is and what it was given."""
 
     Kind = RunKind
-    Status = RunStatus
 
-    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
-    FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+    NOUN = "run"
+    AGAIN = "Launch the run again to resume it."
 
     kind = models.CharField(max_length=20, choices=Kind.choices, editable=False)
     # Names the run's folder under ARTIFACTS_DIR: ids repeat across databases (the SQLite demo, a reset one).
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
     config = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
-    log_tail = models.TextField(blank=True)
-    task_id = models.CharField(max_length=100, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    attempt = models.PositiveIntegerField(
-        default=0, editable=False, help_text="The number of the attempt allowed to write (0: none yet)."
-    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -308,26 +240,12 @@ class Run(models.Model):
 
 
 class RunAttempt(JobAttempt):
+    JOB_FIELD = "run"
+
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="attempts")
 
     class Meta(JobAttempt.Meta):
-        constraints = [
-            models.UniqueConstraint(fields=["run", "number"], name="run_attempt_number_unique"),
-            models.UniqueConstraint(
-                fields=["run"], condition=Q(finished_at__isnull=True), name="run_attempt_one_live"
-            ),
-            models.CheckConstraint(
-                condition=Q(outcome__in=AttemptOutcome.values), name="run_attempt_outcome_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(finished_at__isnull=True, outcome=AttemptOutcome.RUNNING)
-                | (Q(finished_at__isnull=False) & ~Q(outcome=AttemptOutcome.RUNNING)),
-                name="run_attempt_live_iff_running",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"attempt {self.number} of run {self.run_id} ({self.outcome})"
+        constraints = attempt_constraints("run", "run_attempt")
 
 
 class GenerationMethod(models.TextChoices):

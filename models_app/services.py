@@ -8,7 +8,6 @@ from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
 
 from distill_site.background import start_task
 
@@ -132,7 +131,7 @@ def run_in_process(*, run: Run, echo: Callable[[str], None] | None = None) -> st
 def execute_run(*, run_id: int, task_id: str | None = None, echo: Callable[[str], None] | None = None) -> str:
     """Claim a queued run and run its handler as the run's next attempt (see `jobs.execute`). Safe to call
     twice: a run that is not queued (for `task_id`, when given) is left alone."""
-    return jobs.execute(run_id, task_id=task_id, concrete=concrete_run, echo=echo)
+    return jobs.execute(Run, run_id, task_id=task_id, handle=jobs.run_by_kind, load=concrete_run, echo=echo)
 
 
 def concrete_run(run_id: int) -> Run:
@@ -151,13 +150,9 @@ def concrete_run(run_id: int) -> Run:
 def cancel_run(*, run: Run) -> bool:
     """Cancel a created, queued or running run. A running job stops at its next progress report or heartbeat;
     until its attempt has ended the run shows as stopping, and a relaunch waits for it."""
-    return bool(
-        Run.objects.filter(pk=run.pk, status__in=(Run.Status.CREATED, *Run.ACTIVE_STATUSES)).update(
-            status=Run.Status.CANCELLED, finished_at=timezone.now()
-        )
-    )
+    return bool(Run.objects.filter(pk=run.pk).cancel())
 
 
 def fail_stale_runs(*, timeout_seconds: int | None = None) -> int:
     """Declare attempts whose heartbeat stopped dead and mark their runs failed: their worker died."""
-    return jobs.reap_stale(timeout_seconds=timeout_seconds)
+    return Run.objects.reap_stale(timeout_seconds=timeout_seconds)

@@ -13,12 +13,14 @@ model's answer, or its answer and explanation) and lets them answer again: each 
 """
 
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from models_app.job_models import Job, JobAttempt, attempt_constraints
 from models_app.models import OPTION_LABELS, InferenceRun, Prediction, Question
 
 
@@ -522,24 +524,23 @@ class Decision(models.Model):
         return f"decision {self.assignment}"
 
 
-class AnalysisReport(models.Model):
+class AnalysisReport(Job):
     """One computation of a study's analysis (`studies.analysis`): its options, its state and what it wrote.
 
-    The files live under ARTIFACTS_DIR/reports/study-<study>/report-<pk>/ and are served to staff only.
+    A background job (`Job`): computed as attempts (`AnalysisReportAttempt`) through `models_app.jobs`, like a
+    run. The files live under ARTIFACTS_DIR/reports/study-<study>/report-<pk>/ and are served to staff only.
     `fingerprint` identifies the data it analysed (ratings, accuracies, design), so the results page can tell
     whether they have changed since.
     """
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "queued"
-        RUNNING = "running", "running"
-        SUCCEEDED = "succeeded", "succeeded"
-        FAILED = "failed", "failed"
-
-    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+    NOUN = "analysis report"
+    AGAIN = "Compute it again."
+    # The analysis takes seconds to minutes; one still queued after this is given up on, so that a missing
+    # worker does not block the study's next report.
+    QUEUED_TIMEOUT = timedelta(minutes=60)
+    ERROR_TEXT_LIMIT = 3_000  # what the results page shows: the error and the traceback's tail
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="analysis_reports")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     include_test_responses = models.BooleanField(default=False)
     include_statuses = models.JSONField(help_text='Participant statuses analysed, e.g. ["completed"].')
     reference = models.CharField(
@@ -549,9 +550,6 @@ class AnalysisReport(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     fingerprint = models.CharField(max_length=64, blank=True)
     ratings_read = models.PositiveIntegerField(default=0, help_text="Rating rows read, before exclusions.")
@@ -571,6 +569,10 @@ class AnalysisReport(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=["queued", "running", "succeeded", "failed"]),
                 name="analysis_report_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress_total=0) | Q(progress_done__lte=models.F("progress_total")),
+                name="analysis_report_progress_within_total",
             ),
             models.CheckConstraint(condition=Q(alpha__gt=0, alpha__lt=1), name="analysis_report_alpha_0_1"),
             models.UniqueConstraint(
@@ -592,3 +594,12 @@ class AnalysisReport(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class AnalysisReportAttempt(JobAttempt):
+    JOB_FIELD = "report"
+
+    report = models.ForeignKey(AnalysisReport, on_delete=models.CASCADE, related_name="attempts")
+
+    class Meta(JobAttempt.Meta):
+        constraints = attempt_constraints("report", "analysis_report_attempt")

@@ -3,19 +3,20 @@
     report, started = request_report(study=study, requested_by=user)  # queued; a worker computes it after commit
     compute_report(report_id=report.pk)                               # what the worker runs; safe to run twice
 
-A study has at most one report queued or running (a database constraint). When one succeeds, the older finished
-reports of the study and their files are removed, so the page shows the latest report and, while a new one is
-computed or after it failed, the last good one.
+A report is a job like a run (`models_app.job_models.Job`): `compute_report` runs it through the shared lifecycle
+(`models_app.jobs`: claim, heartbeat, fail with the error and its traceback's tail), and Celery beat fails the
+reports whose worker died (`AnalysisReport.objects.reap_stale()`). A study has at most one report queued or
+running (a database constraint). When one succeeds, the older finished reports of the study and their files are
+removed, so the page shows the latest report and, while a new one is computed or after it failed, the last good
+one.
 """
 
 import io
 import logging
 import shutil
-import traceback
 import zipfile
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from distill_site.background import start_task
+from models_app import jobs
 
 from .analysis import (
     ANALYSED_STATUSES,
@@ -41,11 +43,6 @@ from .analysis_selectors import AnalysisInputs, analysis_inputs
 from .models import AnalysisReport, Study
 
 logger = logging.getLogger(__name__)
-
-# The analysis takes seconds to minutes (a paper-sized study: about a minute, several on a busy machine); a
-# report still queued or running after this is given up on, so that a dead worker does not block the next one.
-STALE_AFTER = timedelta(minutes=60)
-ERROR_TEXT_LIMIT = 3_000  # what the results page shows: the error and the traceback's tail
 
 
 def busy_text(report: AnalysisReport) -> str:
@@ -88,7 +85,7 @@ def request_report(
     commits; otherwise the caller runs `compute_report` itself.
     """
     check_options(study=study, reference=reference, include_statuses=include_statuses, alpha=alpha)
-    fail_stale_reports(study=study)
+    AnalysisReport.objects.filter(study=study).reap_stale()  # a dead one must not block the next
     try:
         with transaction.atomic():
             report = AnalysisReport.objects.create(
@@ -100,7 +97,7 @@ def request_report(
                 requested_by=requested_by,
             )
     except IntegrityError:  # one is queued or running (the constraint `analysis_report_one_active_per_study`)
-        active = AnalysisReport.objects.filter(study=study, status__in=AnalysisReport.ACTIVE_STATUSES).first()
+        active = AnalysisReport.objects.filter(study=study).active().first()
         if active is None:
             raise
         return active, False
@@ -109,26 +106,6 @@ def request_report(
 
         transaction.on_commit(partial(start_task, compute_report_task, report.pk, queue="default"))
     return report, True
-
-
-def fail_stale_reports(*, study: Study | None = None) -> int:
-    """Mark reports queued or running for longer than `STALE_AFTER` as failed, saying why."""
-    cutoff = timezone.now() - STALE_AFTER
-    minutes = STALE_AFTER // timedelta(minutes=1)
-    reports = AnalysisReport.objects.filter(**({"study": study} if study else {}))
-    queued = reports.filter(status=AnalysisReport.Status.QUEUED, created_at__lt=cutoff).update(
-        status=AnalysisReport.Status.FAILED,
-        finished_at=timezone.now(),
-        error=f"No worker started it within {minutes} minutes: the workers were busy with other jobs, or none "
-        "serves the `default` queue (start one: celery -A distill_site worker -Q default). Compute it again.",
-    )
-    running = reports.filter(status=AnalysisReport.Status.RUNNING, started_at__lt=cutoff).update(
-        status=AnalysisReport.Status.FAILED,
-        finished_at=timezone.now(),
-        error=f"It did not finish within {minutes} minutes: its worker probably stopped (killed, out of "
-        "memory). Compute it again.",
-    )
-    return queued + running
 
 
 def write_report(
@@ -174,18 +151,22 @@ def write_report(
 
 
 def compute_report(*, report_id: int) -> str:
-    """Claim a queued report and compute it; returns its final status. A report not queued is left alone."""
-    claimed = AnalysisReport.objects.filter(pk=report_id, status=AnalysisReport.Status.QUEUED).update(
-        status=AnalysisReport.Status.RUNNING, started_at=timezone.now()
+    """Claim a queued report and compute it as its next attempt; returns its final status. A report not queued
+    is left alone. Whatever raises fails the report at once, with its error and the tail of its traceback."""
+    status = jobs.execute(
+        AnalysisReport,
+        report_id,
+        task_id=None,
+        handle=_compute,
+        load=lambda pk: AnalysisReport.objects.select_related("study").get(pk=pk),
     )
-    if not claimed:
-        status = AnalysisReport.objects.filter(pk=report_id).values_list("status", flat=True).first()
-        logger.info("analysis report %s not computed: it is %s", report_id, status or "missing")
-        return status or "missing"
-    # From the claim on, whatever raises marks the report failed at once, with its error and traceback.
-    report = None
+    if status == AnalysisReport.Status.SUCCEEDED:
+        _remove_older_reports(AnalysisReport.objects.get(pk=report_id))
+    return status
+
+
+def _compute(report: AnalysisReport, ctx: jobs.JobContext) -> None:
     try:
-        report = AnalysisReport.objects.select_related("study").get(pk=report_id)
         shutil.rmtree(report.directory, ignore_errors=True)  # what a worker that died left behind
         inputs = analysis_inputs(study=report.study, include_test_responses=report.include_test_responses)
         result = write_report(
@@ -197,14 +178,12 @@ def compute_report(*, report_id: int) -> str:
             reference=report.reference,
             alpha=report.alpha,
         )
-    except Exception as exc:
-        if not isinstance(exc, InputError | ValueError):
-            logger.exception("analysis report %s failed", report_id)
+    except (InputError, ValueError) as exc:  # a problem with the data: the message says it all
         _remove_folder(report)
-        AnalysisReport.objects.filter(pk=report_id).update(
-            status=AnalysisReport.Status.FAILED, finished_at=timezone.now(), error=_error_text(exc)
-        )
-        return AnalysisReport.Status.FAILED
+        raise jobs.JobFailed(str(exc)) from exc
+    except Exception:
+        _remove_folder(report)
+        raise
 
     if inputs.decisions:  # rows analysed: decisions, one per participant and item
         analysed = result.tables["decision_measures_per_participant"]
@@ -212,21 +191,17 @@ def compute_report(*, report_id: int) -> str:
     else:
         analysed = result.ratings.analysed
         rows_analysed = len(analysed)
-    AnalysisReport.objects.filter(pk=report_id).update(
-        status=AnalysisReport.Status.SUCCEEDED,
-        finished_at=timezone.now(),
-        fingerprint=inputs.fingerprint,
-        ratings_read=len(inputs.ratings),
-        ratings_analysed=rows_analysed,
-        participants_analysed=analysed["participant_id"].nunique(),
-        summary=list(result.summary.items()),  # a list: JSON objects do not keep their order
-        sections=[_section_record(section, result) for section in result.sections],
-        notes=inputs.notes,
-        files=sorted(path.relative_to(report.directory).as_posix() for path in result.files.values()),
-        error="",
-    )
-    _remove_older_reports(report)
-    return AnalysisReport.Status.SUCCEEDED
+    with ctx.fenced():
+        AnalysisReport.objects.filter(pk=report.pk).update(
+            fingerprint=inputs.fingerprint,
+            ratings_read=len(inputs.ratings),
+            ratings_analysed=rows_analysed,
+            participants_analysed=analysed["participant_id"].nunique(),
+            summary=list(result.summary.items()),  # a list: JSON objects do not keep their order
+            sections=[_section_record(section, result) for section in result.sections],
+            notes=inputs.notes,
+            files=sorted(path.relative_to(report.directory).as_posix() for path in result.files.values()),
+        )
 
 
 def _section_record(section, result: Report) -> dict:
@@ -241,22 +216,12 @@ def _section_record(section, result: Report) -> dict:
     }
 
 
-def _remove_folder(report: AnalysisReport | None) -> None:
+def _remove_folder(report: AnalysisReport) -> None:
     """Remove what a failed computation wrote, if its folder can be named at all."""
     try:
         shutil.rmtree(report.directory, ignore_errors=True)
     except Exception:  # the folder setting itself is what failed: there is nothing written to remove
-        logger.warning("the folder of analysis report %s could not be named", report and report.pk)
-
-
-def _error_text(exc: BaseException) -> str:
-    """The error, then the tail of its traceback (where it was raised), within what the page shows."""
-    if isinstance(exc, InputError | ValueError):  # a problem with the data: the message says it all
-        return str(exc)
-    head = f"{type(exc).__name__}: {exc}"[: ERROR_TEXT_LIMIT // 2]
-    trace = "".join(traceback.format_exception(exc))
-    tail = trace[-(ERROR_TEXT_LIMIT - len(head) - 10) :]
-    return f"{head}\n\n{'…' if len(tail) < len(trace) else ''}{tail}"
+        logger.warning("the folder of analysis report %s could not be named", report.pk)
 
 
 def _remove_older_reports(report: AnalysisReport) -> None:
@@ -281,9 +246,13 @@ class ReportState:
 
 
 def report_state(*, study: Study) -> ReportState:
+    """A read: a report whose worker died is shown failed, as beat will leave it, and no longer blocks the next."""
     reports = list(AnalysisReport.objects.filter(study=study).order_by("-pk")[:20])
     shown = next((r for r in reports if r.status == AnalysisReport.Status.SUCCEEDED), None)
     active = next((r for r in reports if r.status in AnalysisReport.ACTIVE_STATUSES), None)
+    if active is not None and (reason := active.stale_text()):
+        active.status, active.error, active.finished_at = AnalysisReport.Status.FAILED, reason, timezone.now()
+        active = None
     latest_finished = next((r for r in reports if r.status not in AnalysisReport.ACTIVE_STATUSES), None)
     failed = (
         latest_finished

@@ -29,7 +29,6 @@ def results(request, study_id: int):
     from .analysis_selectors import analysis_inputs
 
     study = get_object_or_404(Study, pk=study_id)
-    reports.fail_stale_reports(study=study)
     state = reports.report_state(study=study)
     shown = state.shown
     include_tests = shown.include_test_responses if shown else False

@@ -5,13 +5,19 @@ import zipfile
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from distill_site.background import run_beat_in_thread
+from models_app import jobs
 from studies import reports, services
-from studies.models import AnalysisReport
+from studies.models import AnalysisReport, AnalysisReportAttempt
+from studies.tasks import fail_stale_reports_task
 
 from ..conftest import wait_for
 from .factories import BETTER, make_open_study, make_rated_study
@@ -171,26 +177,88 @@ def test_a_failed_computation_is_shown_with_its_reason_beside_the_last_good_repo
     assert not good.directory.exists()
 
 
+def writes(queries) -> list[str]:
+    return [q["sql"] for q in queries if q["sql"].split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")]
+
+
 @pytest.mark.django_db
-def test_one_report_at_a_time_and_stalled_ones_are_given_up(artifacts):
+def test_one_report_at_a_time_and_one_whose_worker_died_is_failed_by_beat_not_by_the_page(
+    staff_client, artifacts
+):
     study = make_rated_study(participants=2)
     first, created = reports.request_report(study=study, in_background=False)
     again, created_again = reports.request_report(study=study, in_background=False)
     assert created and not created_again and again == first
 
-    AnalysisReport.objects.filter(pk=first.pk).update(
-        status=AnalysisReport.Status.RUNNING,
-        started_at=timezone.now() - reports.STALE_AFTER - timedelta(minutes=1),
-    )
-    assert reports.fail_stale_reports(study=study) == 1
-    state = reports.report_state(study=study)
-    assert state.active is None and state.failed == first
+    # A worker claimed it (attempt 1), then died: its heartbeats stopped more than the timeout ago.
+    attempt = jobs.claim(AnalysisReport, first.pk, task_id=None)
+    long_ago = timezone.now() - timedelta(seconds=settings.RUN_HEARTBEAT_TIMEOUT + 60)
+    AnalysisReport.objects.filter(pk=first.pk).update(heartbeat_at=long_ago)
+    AnalysisReportAttempt.objects.filter(pk=attempt.pk).update(heartbeat_at=long_ago)
+    before = AnalysisReport.objects.values().get(pk=first.pk)
+
+    with CaptureQueriesContext(connection) as queries:
+        page = staff_client.get(results_url(study)).content.decode()
+    assert writes(queries.captured_queries) == []  # the page only reads
+    assert AnalysisReport.objects.values().get(pk=first.pk) == before
+    # It shows the report as beat will leave it, and lets a new one be computed.
+    assert "The last computation failed" in page and "stopped sending heartbeats" in page
+    assert "Compute the report</button>" in page and "disabled>" not in page
+
+    assert fail_stale_reports_task() == 1  # what Celery beat (or the demo's beat thread) runs
     first.refresh_from_db()
-    assert "did not finish within 60 minutes: its worker probably stopped" in first.error
+    assert first.status == AnalysisReport.Status.FAILED
+    assert "stopped sending heartbeats" in first.error and first.error.endswith("Compute it again.")
+    assert AnalysisReportAttempt.objects.get(pk=attempt.pk).outcome == AnalysisReportAttempt.Outcome.DIED
+    assert reports.report_state(study=study).failed == first
     assert reports.request_report(study=study, in_background=False)[1]
     assert (
         reports.compute_report(report_id=first.pk) == AnalysisReport.Status.FAILED
     )  # a late worker does nothing
+
+
+@pytest.mark.django_db
+def test_a_report_no_worker_started_within_an_hour_is_failed_by_beat(artifacts):
+    study = make_rated_study(participants=2)
+    report, _ = reports.request_report(study=study, in_background=False)
+    assert fail_stale_reports_task() == 0
+    AnalysisReport.objects.filter(pk=report.pk).update(
+        created_at=timezone.now() - AnalysisReport.QUEUED_TIMEOUT - timedelta(minutes=1)
+    )
+    assert fail_stale_reports_task() == 1
+    report.refresh_from_db()
+    assert report.status == AnalysisReport.Status.FAILED
+    assert report.error.startswith("No worker started it within 60 minutes")
+    assert "celery -A distill_site worker -Q default" in report.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_no_broker_the_beat_thread_beside_the_server_fails_stale_reports(settings, artifacts):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the demo's set-up: no broker, no `celery beat`
+    study = make_rated_study(participants=2)
+    report, _ = reports.request_report(study=study, in_background=False)
+    AnalysisReport.objects.filter(pk=report.pk).update(
+        created_at=timezone.now() - AnalysisReport.QUEUED_TIMEOUT - timedelta(minutes=1)
+    )
+    stop = run_beat_in_thread()
+    try:
+        wait_for(
+            lambda: AnalysisReport.objects.get(pk=report.pk).status == AnalysisReport.Status.FAILED,
+            timeout=30,
+            what="the beat thread to fail the stale report",
+        )
+    finally:
+        stop.set()
+
+
+def test_celery_beat_fails_stale_reports_as_often_as_stale_runs(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["fail-stale-reports"]
+    assert entry["task"] == "studies.tasks.fail_stale_reports"
+    assert entry["schedule"] == settings.CELERY_BEAT_SCHEDULE["fail-stale-runs"]["schedule"]
+    from distill_site.celery import app
+
+    app.loader.import_default_modules()  # what a worker does when it starts
+    assert entry["task"] in app.tasks
 
 
 @pytest.mark.django_db

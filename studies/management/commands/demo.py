@@ -117,7 +117,7 @@ class Command(BaseCommand):
         if outcome.decision_study is not None:
             self._print_decision_links(outcome.decision_study, addrport)
         if not no_serve:
-            run_beat_in_thread()  # no broker: release abandoned sessions, fail stale runs, beside the server
+            run_beat_in_thread()  # no broker: release abandoned sessions, fail stale runs and reports, beside the server
             call_command("runserver", addrport, use_reloader=False)
 
     def _print_decision_links(self, study, addrport: str) -> None:
