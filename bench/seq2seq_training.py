@@ -126,6 +126,7 @@ def run(kind: str, *, config, dataset, tokenizer, student_name, corpus, seed, st
         save_strategy="no",
     )
     clock = StepClock()
+    common = {"model": model, "args": args, "train_dataset": dataset, "callbacks": [clock]}
     if kind == "this trainer":
         meter = Meter(
             SegmentCollator(
@@ -137,12 +138,9 @@ def run(kind: str, *, config, dataset, tokenizer, student_name, corpus, seed, st
             model.config,
         )
         trainer = DistillationTrainer(
-            model=model,
-            args=args,
-            train_dataset=dataset,
+            **common,
             data_collator=meter,
             processing_class=tokenizer,
-            callbacks=[clock],
             inference_mode="predict_explain",
             generation=GenerationSettings(),
             checkpoint_info=run_info(config),
@@ -152,13 +150,7 @@ def run(kind: str, *, config, dataset, tokenizer, student_name, corpus, seed, st
     else:
         meter = Meter(lambda items: collate_by_task(items, pad_token_id=tokenizer.pad_token_id), model.config)
         trainer = SeparateForwardTrainer(
-            model=model,
-            args=args,
-            train_dataset=dataset,
-            data_collator=meter,
-            processing_class=tokenizer,
-            callbacks=[clock],
-            weights=config.task_weights(),
+            **common, data_collator=meter, processing_class=tokenizer, weights=config.task_weights()
         )
     trainer.remove_callback(PrinterCallback)
     trainer.train()

@@ -22,6 +22,20 @@ ATTENTION_CHECK_CONDITION = "attention_check"
 _RUN = "prediction__inference_run__training_run"  # an explanation's own run (a condition may mix datasets)
 
 
+def _item_columns(
+    study: Study, pid: str, condition: str, check_id: int | None, qid: str, position: int
+) -> dict:
+    """The columns that say which item of whose sequence a row is about (an attention check's condition is
+    ATTENTION_CHECK_CONDITION)."""
+    return {
+        "study_id": str(study.pk),
+        "participant_id": pid,
+        "condition": condition if check_id is None else ATTENTION_CHECK_CONDITION,
+        "question_id": qid,
+        "position": str(position),
+    }
+
+
 def _text(value) -> str:
     """CSV text: true/false for booleans, empty for missing, ISO 8601 for times."""
     if value is None:
@@ -77,12 +91,7 @@ def rating_rows(*, study: Study, include_test_responses: bool = False) -> Iterat
     for row in values.iterator(chunk_size=5000):
         (pid, condition, qid, position, scale, value, seconds, chars, correct, dataset) = row[:10]
         (method, variant, run_id, seed, status, check_id, is_test, rated_at) = row[10:]
-        yield {
-            "study_id": str(study.pk),
-            "participant_id": pid,
-            "condition": condition if check_id is None else ATTENTION_CHECK_CONDITION,
-            "question_id": qid,
-            "position": str(position),
+        yield _item_columns(study, pid, condition, check_id, qid, position) | {
             "scale": scale,
             "value": str(value),
             "seconds_on_item": "" if seconds is None else f"{seconds:.3f}",
@@ -346,12 +355,7 @@ def comment_rows(*, study: Study, include_test_responses: bool = False) -> Itera
         )
     )
     for pid, condition, qid, position, comment, is_test, check_id in commented.iterator():
-        yield {
-            "study_id": str(study.pk),
-            "participant_id": pid,
-            "condition": condition if check_id is None else ATTENTION_CHECK_CONDITION,
-            "question_id": qid,
-            "position": str(position),
+        yield _item_columns(study, pid, condition, check_id, qid, position) | {
             "comment": comment,
             "test_response": _text(is_test),
         }
