@@ -32,6 +32,8 @@ def test_train_predict_evaluate_from_the_command_line(tmp_path, tokenizer_cache,
                 str(DATA / "teacher_train.jsonl"),
                 "--output",
                 str(run),
+                "--limit",
+                "10",
                 *settings,
             ]
         )
@@ -40,7 +42,9 @@ def test_train_predict_evaluate_from_the_command_line(tmp_path, tokenizer_cache,
     result = json.loads((run / "train_result.json").read_text())
     assert result["status"] == "completed" and result["global_step"] == 4
     assert result["last_eval_accuracy"] is not None  # evaluated on the held-out 10% of the train file
-    assert "completed at step 4/4" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "9 train and 1 held-out questions" in printed  # --limit 10: the held-out share comes from the 10
+    assert "completed at step 4/4" in printed
 
     checkpoint = result["last_checkpoint"]
     predictions = tmp_path / "predictions.jsonl"

@@ -96,7 +96,12 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--eval-fraction", type=float, default=EVAL_FRACTION, help="held-out share of the train file"
     )
-    parser.add_argument("--limit", type=int, default=0, help="train on the first N train questions only")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=0,
+        help="use the first N questions of the train file only (the held-out share is taken from them)",
+    )
     add_config_options(parser)
     add_dataset_options(parser, split_default="train", split=False)
     parser.set_defaults(func=run)
@@ -104,12 +109,12 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    questions = load_split(args.data, "train", args.dataset)
     train_questions, eval_questions = train_eval_split(
-        load_split(args.data, "train", args.dataset), eval_fraction=args.eval_fraction, seed=0
+        questions[: args.limit] if args.limit else questions, eval_fraction=args.eval_fraction, seed=0
     )
-    if args.limit:
-        train_questions = train_questions[: args.limit]
     teacher = load_teacher_explanations(args.teacher)
+    print(f"{len(train_questions)} train and {len(eval_questions)} held-out questions")
 
     stop_requested = False
 
