@@ -37,6 +37,7 @@ OVERRIDABLE = (
     "lora_alpha",
     "lora_dropout",
     "lora_target_modules",
+    "bf16",
     "report_to",
     "divergence_loss_ratio",
     "collapse_min_questions",
@@ -51,6 +52,12 @@ RUN_MODEL_FIELDS = ("student", "method", "data_variant", "seed")
 
 def _type_problem(name: str, default: object, value: object) -> str | None:
     """A JSON value of the wrong type for the setting (TrainConfig checks ranges and choices, not types)."""
+    if default is None:  # true, false, or null for the library's choice (bf16)
+        return (
+            None
+            if value is None or isinstance(value, bool)
+            else f"{name} must be true, false or null, got {value!r}"
+        )
     if isinstance(default, bool):
         return None if isinstance(value, bool) else f"{name} must be true or false, got {value!r}"
     if isinstance(default, str):

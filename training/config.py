@@ -302,7 +302,11 @@ class TrainConfig:
     )
     # Hardware and data handling.
     bf16: bool | None = field(
-        default=None, metadata=_setting("bf16 autocast; default: on when a GPU supports it")
+        default=None,
+        metadata=_setting(
+            "bf16 autocast; default: on when a GPU supports it; on a CPU (fast only with AVX512-BF16 or AMX) "
+            "its checkpoints predict in bf16 too"
+        ),
     )
     pack_segments: bool | None = field(
         default=None,

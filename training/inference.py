@@ -18,6 +18,7 @@ from .answers import AnswerMatch, match_option
 from .causal import completion_losses, tokenize_prompts
 from .config import DEFAULT_INFERENCE_MODE, INFERENCE_MODES
 from .cqa import LABELS, Question
+from .devices import cuda_bf16
 from .examples import counterfactual_labels
 from .formats import DEFAULT_FORMATS, read_output, task_input, task_target
 from .students import Student, is_adapter_checkpoint, is_causal, load_adapter_checkpoint, load_model
@@ -328,12 +329,13 @@ def checkpoint_info(checkpoint_dir: str | Path) -> dict:
 
 
 def load_checkpoint(checkpoint_dir: str | Path, *, device: str | None = None) -> tuple[Student, dict]:
-    """A trained student and its `distillation.json` (bf16 weights on a GPU that supports them).
+    """A trained student and its `distillation.json`, in bf16 on a GPU that supports it, and on a CPU when the
+    student was trained with `bf16` set (float32 otherwise).
 
     A LoRA checkpoint holds only the adapter: the base model is loaded and the adapter merged into it."""
     info = checkpoint_info(checkpoint_dir)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    bf16 = cuda_bf16() if device.type == "cuda" else info.get("config", {}).get("bf16") is True
     dtype = torch.bfloat16 if bf16 else torch.float32
     if is_adapter_checkpoint(checkpoint_dir):
         model = load_adapter_checkpoint(checkpoint_dir, info["student"], dtype=dtype)

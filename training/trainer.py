@@ -34,6 +34,7 @@ from .batching import LengthGroupedSampler, SegmentCollator, StudentDataset, tok
 from .causal import PackedCausalCollator, causal_loss, tokenize_causal_data
 from .config import TrainConfig
 from .cqa import DataError, Question
+from .devices import cuda_bf16
 from .examples import TrainingData, build_training_data, tokenizer_corpus
 from .inference import CHECKPOINT_INFO, GenerationSettings, predict_questions, settings_from_info
 from .losses import student_loss
@@ -400,6 +401,7 @@ def training_arguments(
         max_grad_norm=config.max_grad_norm,
         seed=config.seed,
         bf16=bf16,
+        use_cpu=bf16 and not torch.cuda.is_available(),  # bf16 autocast on the CPU: transformers asks for it
         logging_steps=config.logging_every,
         logging_nan_inf_filter=False,  # a non-finite loss must be seen, to stop the run
         eval_strategy="steps" if evaluate else "no",
@@ -567,11 +569,7 @@ def build_trainer(
     causal, packed = row_layout(config, student)
     eval_data = held_out_data(eval_questions, teacher, config)
     eval_loss_dataset = None if eval_data is None else tokenize(eval_data, student, config, causal=causal)
-    bf16 = (
-        config.bf16
-        if config.bf16 is not None
-        else torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    )
+    bf16 = config.bf16 if config.bf16 is not None else cuda_bf16()
     info = run_info(config)
     trainer = DistillationTrainer(
         model=student.model,

@@ -133,6 +133,7 @@ def test_with_a_live_teacher_it_first_queues_the_teacher_generation_and_waits_fo
             ("--teacher", RECORDED, "--set", "score_unmatched_answers=1"),
             "score_unmatched_answers must be true or false, got 1",
         ),
+        (("--teacher", RECORDED, "--set", "bf16=yes"), "bf16 must be true, false or null, got 'yes'"),
         (
             ("--teacher", RECORDED, "--methods", "multitask"),
             "the study needs students trained for counterfactual",

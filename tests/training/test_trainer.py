@@ -10,7 +10,7 @@ from transformers import TrainerControl, TrainerState
 
 from tests.training.conftest import train_until_stopped
 from training.config import METHODS
-from training.inference import CHECKPOINT_INFO
+from training.inference import CHECKPOINT_INFO, load_checkpoint
 from training.trainer import RunMonitor, accuracy_collapse_reason, eval_loss_divergence_reason, train
 
 
@@ -31,6 +31,26 @@ def test_each_method_lowers_its_loss(method, tmp_path, tiny_config, questions, t
     assert result.steps_per_second > 0 and result.peak_memory_bytes > 0
     info = json.loads((Path(result.last_checkpoint) / CHECKPOINT_INFO).read_text())
     assert (info["method"], info["data_variant"], info["step"]) == (method, "unrevised", config.max_steps)
+
+
+def test_a_run_set_to_bf16_trains_on_the_cpu_and_its_checkpoint_predicts_in_bf16(
+    tmp_path, tiny_config, questions, teacher
+):
+    config = tiny_config(max_steps=2, eval_every=2, bf16=True)
+    result = train(config, train_questions=questions, eval_questions=[], teacher=teacher, output_dir=tmp_path)
+    assert result.status == "completed" and result.environment["bf16"] is True
+    assert all(torch.isfinite(torch.tensor(logged_losses(result))))
+    student, _ = load_checkpoint(result.last_checkpoint, device="cpu")
+    assert next(student.model.parameters()).dtype == torch.bfloat16
+    float32_run = train(
+        tiny_config(max_steps=2, eval_every=2),
+        train_questions=questions,
+        eval_questions=[],
+        teacher=teacher,
+        output_dir=tmp_path / "float32",
+    )
+    student, _ = load_checkpoint(float32_run.last_checkpoint, device="cpu")
+    assert next(student.model.parameters()).dtype == torch.float32
 
 
 def test_multitask_student_answers_every_question_of_a_small_task(trained_multitask):

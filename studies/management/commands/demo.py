@@ -16,6 +16,7 @@ from distill_site.background import run_beat_in_thread
 from models_app.management.commands.ensure_admin import credentials_file
 from studies.pipeline import DEMO_DATA, STUDY_CONDITIONS, ForegroundRunner, Plan, advance
 from training.datasets import DATASETS
+from training.devices import cpu_runs_bf16
 from training.gguf_models import SMOLLM2
 from training.students import RANDOM_PREFIX
 
@@ -40,6 +41,14 @@ PRETRAINED_HYPERPARAMETERS = COMMON_HYPERPARAMETERS | {
     "no_repeat_ngram_size": 3,
     "evaluated_checkpoint": "final",
 }
+
+
+def pretrained_precision() -> dict:
+    """bf16 for the pretrained students on a CPU that computes it natively: training and decoding about 1.5× as
+    fast, with the same losses to about 1% (float32 elsewhere; a GPU picks bf16 by itself)."""
+    return {"bf16": True} if cpu_runs_bf16() else {}
+
+
 # A tiny randomly initialised T5 learns the output formats in a few hundred steps only at a high learning rate
 # (the paper's 5e-5 is for pretrained students over 5,000 steps).
 RANDOM_STEPS = 150
@@ -97,7 +106,11 @@ class Command(BaseCommand):
                 students=(student,),
                 cells=STUDY_CONDITIONS,
                 hyperparameters={
-                    **(RANDOM_HYPERPARAMETERS if tiny else PRETRAINED_HYPERPARAMETERS),
+                    **(
+                        RANDOM_HYPERPARAMETERS
+                        if tiny
+                        else PRETRAINED_HYPERPARAMETERS | pretrained_precision()
+                    ),
                     "max_steps": steps,
                     # One held-out evaluation, at the end: the demo's held-out share is one or two questions, and
                     # with two or three options (StrategyQA, e-SNLI) its accuracy swings between 0 and 1 from one
