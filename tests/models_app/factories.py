@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from models_app import services
 from models_app.models import (
     OPTION_LABELS,
     Checkpoint,
@@ -16,6 +17,7 @@ from models_app.models import (
     TeacherOutput,
     TrainingRun,
 )
+from models_app.run_settings import validate_run
 
 CHOICES = ["shelf", "box", "car", "desk", "bag"]
 # Six train questions a tiny student can be trained on: (id, text, choices, answer key).
@@ -102,6 +104,14 @@ def make_teacher_data(
             ]
     TeacherOutput.objects.bulk_create(rows)
     return run
+
+
+def new_run(run: Run, *, generation_runs=(), launch: bool = False) -> Run:
+    """A new run made as the admin makes one: its settings validated (`run_settings.validate_run`), then saved;
+    created, not launched, unless `launch`."""
+    return services.create_run(
+        validated=validate_run(run=run, generation_runs=generation_runs), launch=launch
+    )
 
 
 def make_training_run(dataset: Dataset | None = None, generation_runs=(), **fields) -> TrainingRun:

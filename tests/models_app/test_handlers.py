@@ -20,7 +20,6 @@ from models_app.models import (
     TeacherOutput,
     TrainingRun,
 )
-from models_app.run_settings import validate_run
 from tests.conftest import wait_for
 from tests.models_app.factories import (
     QUESTIONS,
@@ -30,6 +29,7 @@ from tests.models_app.factories import (
     make_teacher_data,
     make_trained_run,
     make_training_run,
+    new_run,
     recorded_row,
     write_jsonl,
 )
@@ -63,12 +63,7 @@ def test_generation_stores_every_output_with_its_provenance_and_a_relaunch_only_
     dataset, tmp_path
 ):
     teacher = recorded_file_teacher(tmp_path, [q[0] for q in QUESTIONS])
-    run = services.create_run(
-        validated=validate_run(
-            run=GenerationRun(teacher=teacher, dataset=dataset, split="train", method="critique_revise")
-        ),
-        launch=False,
-    )
+    run = new_run(GenerationRun(teacher=teacher, dataset=dataset, split="train", method="critique_revise"))
     lines = []
     assert services.run_in_process(run=run, echo=lines.append) == Run.Status.SUCCEEDED
 
@@ -98,12 +93,7 @@ def test_generation_with_a_teacher_that_cannot_be_reached_fails_and_says_why(dat
         base_url="http://127.0.0.1:9/v1",
         decoding={"max_new_tokens": 8},
     )
-    run = services.create_run(
-        validated=validate_run(
-            run=GenerationRun(teacher=teacher, dataset=dataset, split="train", method="explain")
-        ),
-        launch=False,
-    )
+    run = new_run(GenerationRun(teacher=teacher, dataset=dataset, split="train", method="explain"))
     assert services.run_in_process(run=run) == Run.Status.FAILED
     run.refresh_from_db()
     assert "127.0.0.1:9" in run.error
@@ -195,18 +185,15 @@ def test_a_tiny_training_run_launched_from_the_admin_is_trained_by_a_celery_work
 def test_a_cancelled_training_run_stops_with_a_checkpoint_and_a_relaunch_resumes_it(dataset, monkeypatch):
     monkeypatch.setattr(jobs, "PROGRESS_WRITE_INTERVAL", 0)  # see the cancellation at the next step
     teacher_data = make_teacher_data(dataset)
-    run = services.create_run(
-        validated=validate_run(
-            run=TrainingRun(
-                dataset=dataset,
-                student="random:t5-tiny",
-                method="counterfactual",
-                data_variant="revised",
-                hyperparameters=TINY | {"max_steps": 200, "eval_every": 200},
-            ),
-            generation_runs=[teacher_data],
+    run = new_run(
+        TrainingRun(
+            dataset=dataset,
+            student="random:t5-tiny",
+            method="counterfactual",
+            data_variant="revised",
+            hyperparameters=TINY | {"max_steps": 200, "eval_every": 200},
         ),
-        launch=False,
+        generation_runs=[teacher_data],
     )
     finished = []
 
@@ -242,10 +229,7 @@ def test_a_cancelled_training_run_stops_with_a_checkpoint_and_a_relaunch_resumes
 
 def test_inference_without_its_checkpoint_on_disk_fails_and_names_it(dataset):
     trained = make_trained_run(dataset=dataset)
-    run = services.create_run(
-        validated=validate_run(run=InferenceRun(training_run=trained, dataset=dataset, split="validation")),
-        launch=False,
-    )
+    run = new_run(InferenceRun(training_run=trained, dataset=dataset, split="validation"))
     assert services.run_in_process(run=run) == Run.Status.FAILED
     run.refresh_from_db()
     assert f"/ckpt/{trained.pk}/best" in run.error and "is missing" in run.error
@@ -263,18 +247,11 @@ def test_an_empty_teacher_output_is_refused_before_launch_unless_the_run_skips_t
     TeacherOutput.objects.filter(question__external_id="q1", kind="revised_explanation").update(text=" ")
     settings = dict(dataset=dataset, student="random:t5-tiny", method="multitask", data_variant="revised")
     with pytest.raises(ValidationError, match=r"lack it \(or it is empty\) for 1 of 6 \(e.g. q1\)"):
-        services.create_run(
-            validated=validate_run(
-                run=TrainingRun(**settings, hyperparameters=TINY), generation_runs=[teacher_data]
-            )
-        )
+        new_run(TrainingRun(**settings, hyperparameters=TINY), generation_runs=[teacher_data])
 
-    run = services.create_run(
-        validated=validate_run(
-            run=TrainingRun(**settings, hyperparameters=TINY | {"missing_teacher": "skip"}),
-            generation_runs=[teacher_data],
-        ),
-        launch=False,
+    run = new_run(
+        TrainingRun(**settings, hyperparameters=TINY | {"missing_teacher": "skip"}),
+        generation_runs=[teacher_data],
     )
     assert services.run_in_process(run=run) == Run.Status.SUCCEEDED
     run.refresh_from_db()
@@ -287,18 +264,15 @@ def test_a_run_trains_into_a_folder_of_its_own_even_where_an_earlier_database_le
     """Issue 12, failure 4: ARTIFACTS_DIR/runs/<id> of an earlier database (the SQLite demo, a reset) made a
     fresh database's run with the same id fail with "holds a run with other settings"."""
     teacher_data = make_teacher_data(dataset)
-    run = services.create_run(
-        validated=validate_run(
-            run=TrainingRun(
-                dataset=dataset,
-                student="random:t5-tiny",
-                method="multitask",
-                data_variant="unrevised",
-                hyperparameters=TINY | {"max_steps": 2, "eval_every": 2},
-            ),
-            generation_runs=[teacher_data],
+    run = new_run(
+        TrainingRun(
+            dataset=dataset,
+            student="random:t5-tiny",
+            method="multitask",
+            data_variant="unrevised",
+            hyperparameters=TINY | {"max_steps": 2, "eval_every": 2},
         ),
-        launch=False,
+        generation_runs=[teacher_data],
     )
     earlier = artifacts / "runs" / str(run.pk)  # what a run with this id in another database wrote
     earlier.mkdir(parents=True)
@@ -323,16 +297,7 @@ def test_a_run_whose_weights_switch_off_the_tasks_that_read_teacher_outputs_need
     teacher_data = make_teacher_data(dataset, kinds=kinds)
     settings = dict(dataset=dataset, student="random:t5-tiny", method=method, data_variant="unrevised")
     with pytest.raises(ValidationError, match="needs a teacher"):
-        services.create_run(
-            validated=validate_run(
-                run=TrainingRun(**settings, hyperparameters=TINY), generation_runs=[teacher_data]
-            )
-        )
+        new_run(TrainingRun(**settings, hyperparameters=TINY), generation_runs=[teacher_data])
 
-    run = services.create_run(
-        validated=validate_run(
-            run=TrainingRun(**settings, hyperparameters=TINY | weights), generation_runs=[teacher_data]
-        ),
-        launch=False,
-    )
+    run = new_run(TrainingRun(**settings, hyperparameters=TINY | weights), generation_runs=[teacher_data])
     assert services.run_in_process(run=run) == Run.Status.SUCCEEDED, Run.objects.get(pk=run.pk).error

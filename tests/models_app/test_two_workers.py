@@ -33,9 +33,8 @@ from models_app.models import (
     TeacherOutput,
     TrainingRun,
 )
-from models_app.run_settings import validate_run
 from tests.conftest import wait_for
-from tests.models_app.factories import QUESTIONS, make_dataset, make_teacher_data
+from tests.models_app.factories import QUESTIONS, make_dataset, make_teacher_data, new_run
 from tests.training.openai_server import OpenAIServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,17 +159,16 @@ class ProgressWatch:
 
 
 def test_cancel_then_resume_at_once_trains_one_attempt_at_a_time(two_workers, dataset):
-    run = services.create_run(
-        validated=validate_run(
-            run=TrainingRun(
-                dataset=dataset,
-                student="random:t5-tiny",
-                method="multitask",
-                data_variant="unrevised",
-                hyperparameters={"max_steps": 60, "batch_size": 4, "eval_every": 60, "max_length": 64},
-            ),
-            generation_runs=[make_teacher_data(dataset, kinds=("explanation",))],
-        )
+    run = new_run(
+        TrainingRun(
+            dataset=dataset,
+            student="random:t5-tiny",
+            method="multitask",
+            data_variant="unrevised",
+            hyperparameters={"max_steps": 60, "batch_size": 4, "eval_every": 60, "max_length": 64},
+        ),
+        generation_runs=[make_teacher_data(dataset, kinds=("explanation",))],
+        launch=True,
     )
     wait_for(lambda: Run.objects.get(pk=run.pk).progress_done >= 5, timeout=120, what="attempt 1 to train")
     watch = ProgressWatch(run.pk)
@@ -218,16 +216,15 @@ def test_a_killed_pool_child_is_declared_dead_and_the_rerun_asks_only_what_was_n
             name="http teacher", backend="openai", model="test-model", base_url=server.url, decoding={}
         )
         server.slow_next(1, 60.0)  # the first request to arrive is answered late: no batch can be stored
-        run = services.create_run(
-            validated=validate_run(
-                run=GenerationRun(
-                    teacher=teacher,
-                    dataset=dataset,
-                    split="train",
-                    method="option_explanations",
-                    config={"batch_size": 15},  # 2 batches of 3 questions x 5 options, asked together
-                )
-            )
+        run = new_run(
+            GenerationRun(
+                teacher=teacher,
+                dataset=dataset,
+                split="train",
+                method="option_explanations",
+                config={"batch_size": 15},  # 2 batches of 3 questions x 5 options, asked together
+            ),
+            launch=True,
         )
         cache = artifacts_dir / "teacher_responses"
         wait_for(lambda: cached_lines(cache) == 29, timeout=120, what="29 of the 30 answers in the cache")
